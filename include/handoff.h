@@ -1,0 +1,265 @@
+/*
+ * handoff: hand a socket from one process to another, on POSIX and Windows.
+ *
+ * POSIX: descriptors travel as SCM_RIGHTS over a SOCK_SEQPACKET Unix domain
+ * socket.  Windows: the sender calls WSADuplicateSocketW for the peer process
+ * (as the OS reports it) and carries each WSAPROTOCOL_INFOW over a
+ * message-mode named pipe; the receiver rebuilds the socket with WSASocketW.
+ *
+ * This header is the manual.  Read it top to bottom: types, limits, error
+ * codes, then the functions grouped by what a program does with them:
+ * rendezvous by name, spawning a child with a channel, transferring sockets,
+ * closing.
+ *
+ * Conventions for every function below:
+ *  - Every int function returns 0 on success or a negative HANDOFF_E* code;
+ *    never errno, never -1.  handoff_strerror() names the code, and
+ *    handoff_last_oserror() returns the OS's own code (errno or
+ *    GetLastError/WSAGetLastError) behind the last HANDOFF_ESYS (and the
+ *    other OS-derived codes) on the calling thread.
+ *  - timeout_ms: -1 waits forever, 0 does not wait at all, N > 0 waits at
+ *    most N milliseconds.
+ *  - On any error no handle changes owner: whatever the caller owned before
+ *    the call it still owns, whatever the library opened it has closed.
+ *  - All handles the library creates are close-on-exec / not inheritable,
+ *    with the one exception of the channel handed to a child by
+ *    handoff_spawn().
+ *  - A channel may be used by two threads at once only as one sender plus
+ *    one receiver; otherwise serialise calls on one object yourself.
+ */
+#ifndef HANDOFF_H
+#define HANDOFF_H
+
+#include <stddef.h>
+
+#ifdef _WIN32
+#include <winsock2.h>
+typedef SOCKET handoff_sock_t;
+#define HANDOFF_INVALID_SOCK INVALID_SOCKET
+#else
+typedef int handoff_sock_t;
+#define HANDOFF_INVALID_SOCK (-1)
+#endif
+
+/* Symbol visibility: the shared library exports only what is declared here.
+ * Windows users linking the static library define HANDOFF_STATIC (pkg-config
+ * --static adds it). */
+#if defined(_WIN32)
+#if defined(HANDOFF_BUILDING) && defined(DLL_EXPORT)
+#define HANDOFF_EXTERN __declspec(dllexport)
+#elif defined(HANDOFF_BUILDING) || defined(HANDOFF_STATIC)
+#define HANDOFF_EXTERN
+#else
+#define HANDOFF_EXTERN __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#define HANDOFF_EXTERN __attribute__((visibility("default")))
+#else
+#define HANDOFF_EXTERN
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version ----------------------------------------------------------- */
+
+#define HANDOFF_VERSION_MAJOR 0
+#define HANDOFF_VERSION_MINOR 1
+#define HANDOFF_VERSION_PATCH 0
+#define HANDOFF_VERSION_HEX                                                  \
+  ((HANDOFF_VERSION_MAJOR << 16) | (HANDOFF_VERSION_MINOR << 8) |           \
+   HANDOFF_VERSION_PATCH)
+
+/* The version of the library actually linked, as HANDOFF_VERSION_HEX. */
+HANDOFF_EXTERN unsigned handoff_version(void);
+
+/* ---- Types ------------------------------------------------------------- */
+
+/* A connected, message-oriented channel between two processes. */
+typedef struct handoff_chan handoff_chan_t;
+/* A named rendezvous point that accepts channels. */
+typedef struct handoff_listener handoff_listener_t;
+/* A child process started by handoff_spawn(). */
+typedef struct handoff_proc handoff_proc_t;
+
+/* ---- Limits ------------------------------------------------------------ */
+
+/* Sockets in one message. */
+#define HANDOFF_MAX_SOCKS 64
+/* Payload bytes in one message. */
+#define HANDOFF_MAX_DATA 65536
+/* Rendezvous name length, not counting the terminating NUL. */
+#define HANDOFF_MAX_NAME 64
+
+/* ---- Error codes ------------------------------------------------------- */
+
+/* One table gives every code its name and message (X-macro). */
+#define HANDOFF_ERRNO_MAP(XX)                                                \
+  XX(EINVAL, -1, "invalid argument")                                         \
+  XX(ETIMEDOUT, -2, "timed out")                                             \
+  XX(ECLOSED, -3, "peer closed the channel or exited")                       \
+  XX(ETOOBIG, -4, "message exceeds a limit or the receive buffers")          \
+  XX(ENOTSOCK, -5, "handle is not a socket")                                 \
+  XX(EPROTO, -6, "protocol error: peer sent something malformed")           \
+  XX(EACCES, -7, "access denied")                                            \
+  XX(EADDRINUSE, -8, "name already has a listener")                          \
+  XX(ENOENT, -9, "no listener or program by that name")                      \
+  XX(ETRUNC, -10, "sockets lost in transit")                                 \
+  XX(ENOMEM, -11, "out of memory")                                           \
+  XX(ESYS, -12, "operating system error")
+
+enum {
+#define HANDOFF_ERR_ENUM_(name, val, msg) HANDOFF_##name = (val),
+  HANDOFF_ERRNO_MAP(HANDOFF_ERR_ENUM_)
+#undef HANDOFF_ERR_ENUM_
+  HANDOFF_ERR_MIN_ = -12
+};
+
+/* A static message for a code ("success" for 0, "unknown error" for codes
+ * not in the table).  Never NULL. */
+HANDOFF_EXTERN const char *handoff_strerror(int err);
+/* The code's name ("HANDOFF_EINVAL"), "0" for success, "HANDOFF_UNKNOWN"
+ * otherwise.  Never NULL. */
+HANDOFF_EXTERN const char *handoff_err_name(int err);
+/* The OS error (errno on POSIX, GetLastError/WSAGetLastError on Windows)
+ * that caused the last failing call on this thread, or 0 if that failure
+ * did not come from the OS. */
+HANDOFF_EXTERN int handoff_last_oserror(void);
+
+/* ---- Rendezvous by name ------------------------------------------------ */
+
+/*
+ * Names are portable: 1..HANDOFF_MAX_NAME characters from [A-Za-z0-9._-],
+ * not starting with '.'.  The same name works on both platforms:
+ *  - POSIX: a socket "<name>.sock" in the per-user directory
+ *    $HANDOFF_DIR, or else "${TMPDIR:-/tmp}/handoff-<uid>", which the
+ *    library creates mode 0700 and refuses to use unless it is a real
+ *    directory owned by the caller with no access for others.
+ *  - Windows: the named pipe "\\.\pipe\handoff-<name>", plus a named mutex
+ *    "Local\handoff-<name>" that keeps the name exclusive (Wine does not
+ *    enforce FILE_FLAG_FIRST_PIPE_INSTANCE).
+ * By default only processes of the same user can connect.
+ */
+
+/* Start listening on name.  One listener per name: HANDOFF_EADDRINUSE if a
+ * live listener holds it.  A name left by a listener that crashed is
+ * reclaimed.  On success *out is owned by the caller (release with
+ * handoff_listener_close).  Errors: EINVAL (bad name or NULL out),
+ * EADDRINUSE, EACCES (rendezvous directory unsafe or not ours), ENOMEM,
+ * ESYS. */
+HANDOFF_EXTERN int handoff_listen(const char *name, handoff_listener_t **out);
+
+/* Wait up to timeout_ms for one peer to connect and complete the
+ * handshake.  A listener serves any number of connections, one after
+ * another and at the same time.  On success *out is a new channel owned by
+ * the caller.  Peers that fail the handshake or the access check are
+ * closed and never returned; accept then goes on waiting within the
+ * timeout.  Errors: EINVAL, ETIMEDOUT, ENOMEM, ESYS. */
+HANDOFF_EXTERN int handoff_accept(handoff_listener_t *l, int timeout_ms,
+                                  handoff_chan_t **out);
+
+/* Stop listening and release l and its name.  Channels already accepted
+ * are not affected.  NULL is a no-op. */
+HANDOFF_EXTERN void handoff_listener_close(handoff_listener_t *l);
+
+/* Connect to the listener on name and complete the handshake within
+ * timeout_ms: this returns once the listener's handoff_accept has taken
+ * the connection, so the listener must be served by another thread or
+ * process.  On success *out is a new channel owned by the caller.
+ * Errors: EINVAL, ENOENT (no listener), ETIMEDOUT, EACCES (the listener
+ * refused us or we may not open it), EPROTO (the other end does not speak
+ * this protocol version), ECLOSED, ENOMEM, ESYS. */
+HANDOFF_EXTERN int handoff_connect(const char *name, int timeout_ms,
+                                   handoff_chan_t **out);
+
+/* ---- Spawning a child with a channel ----------------------------------- */
+
+/* Start argv[0] (searched in PATH if it contains no directory separator)
+ * with arguments argv (NULL-terminated) and a channel to it.  The child
+ * inherits that channel and nothing else the library opened; its stdin,
+ * stdout and stderr are the parent's.  The child gets the channel with
+ * handoff_inherited().  On success *chan and *proc are owned by the caller:
+ * close the channel with handoff_close and reap the child with
+ * handoff_wait.  Errors: EINVAL, ENOENT (program not found), EACCES
+ * (not executable), ENOMEM, ESYS. */
+HANDOFF_EXTERN int handoff_spawn(const char *const argv[],
+                                 handoff_chan_t **chan, handoff_proc_t **proc);
+
+/* In a child started by handoff_spawn: take the inherited channel.  It is
+ * made non-inheritable again, so the child's own children do not get it.
+ * Only the first call succeeds.  Errors: EINVAL (NULL out), ENOENT (this
+ * process was not started by handoff_spawn, or the channel was already
+ * taken), ENOMEM, ESYS. */
+HANDOFF_EXTERN int handoff_inherited(handoff_chan_t **out);
+
+/* Wait up to timeout_ms for the child to exit.  On 0, *exit_code (if not
+ * NULL) is its exit status (POSIX: 128 + signal number if a signal killed
+ * it) and p is freed.  On any error p stays valid and owned by the caller.
+ * Errors: EINVAL, ETIMEDOUT, ESYS. */
+HANDOFF_EXTERN int handoff_wait(handoff_proc_t *p, int timeout_ms,
+                                int *exit_code);
+
+/* Forcibly end the child (SIGKILL / TerminateProcess).  p stays valid:
+ * reap it with handoff_wait.  Errors: EINVAL, ESYS. */
+HANDOFF_EXTERN int handoff_kill(handoff_proc_t *p);
+
+/* The child's process id, or -1 for NULL. */
+HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
+
+/* ---- Transferring sockets ---------------------------------------------- */
+
+/*
+ * One send is one message: 0..HANDOFF_MAX_SOCKS sockets plus
+ * 0..HANDOFF_MAX_DATA bytes, delivered whole and in order, or not at all.
+ *
+ * Send nsocks sockets from socks and len bytes from data.  socks may be NULL
+ * only when nsocks is 0, data only when len is 0.  The caller keeps
+ * ownership of its sockets: on success it may close them at once, the peer
+ * has its own copies.  Errors (on each of them nothing was sent and the
+ * channel stays usable unless the error says the peer is gone):
+ *  EINVAL    c is NULL, or NULL socks/data with a non-zero count.
+ *  ETOOBIG   nsocks > HANDOFF_MAX_SOCKS or len > HANDOFF_MAX_DATA (or the
+ *            smaller limits the peer announced in the handshake).
+ *  ENOTSOCK  an entry of socks is not an open socket.
+ *  ETIMEDOUT the peer did not make room within timeout_ms.
+ *  ECLOSED   the peer closed the channel or exited (never SIGPIPE).
+ *  ESYS      other OS failure.
+ */
+HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
+                                size_t nsocks, const void *data, size_t len,
+                                int timeout_ms);
+
+/*
+ * Receive one message.  *nsocks and *len are capacities in, counts out.
+ * socks may be NULL only if nsocks is NULL or *nsocks is 0; likewise data
+ * and len.  On success the caller owns the *nsocks received sockets, which
+ * are close-on-exec / not inheritable.  Errors:
+ *  EINVAL    c is NULL, or a NULL buffer with a non-zero capacity.
+ *  ETOOBIG   the message does not fit: *nsocks and *len are set to what it
+ *            needs, and nothing is lost: the next call with room returns
+ *            this same message.
+ *  ETIMEDOUT nothing arrived within timeout_ms; nothing is lost.
+ *  ECLOSED   the peer closed the channel or exited.
+ *  ETRUNC    sockets were lost in transit (for example this process ran out
+ *            of descriptors).  The sockets that did arrive are closed, the
+ *            message is dropped, and the channel stays usable.
+ *  EPROTO    the peer sent something malformed; anything it carried is
+ *            closed and the channel is failed (later calls return EPROTO).
+ *  ESYS      other OS failure.
+ */
+HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
+                                size_t *nsocks, void *data, size_t *len,
+                                int timeout_ms);
+
+/* ---- Closing ----------------------------------------------------------- */
+
+/* Close the channel.  Sockets that arrived but were never returned by
+ * handoff_recv are closed.  NULL is a no-op. */
+HANDOFF_EXTERN void handoff_close(handoff_chan_t *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HANDOFF_H */

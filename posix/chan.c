@@ -1,0 +1,281 @@
+/* Channels: one SOCK_SEQPACKET message per handoff message, descriptors as
+ * SCM_RIGHTS on it.  One sendmsg and (steady state) one recvmsg each. */
+#include "posix/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#if HAVE_DECL_MSG_NOSIGNAL
+#define SEND_FLAGS (MSG_NOSIGNAL | MSG_DONTWAIT)
+#else
+#define SEND_FLAGS MSG_DONTWAIT /* SO_NOSIGPIPE is set on the socket */
+#endif
+#if HAVE_DECL_MSG_CMSG_CLOEXEC
+#define RECV_FLAGS (MSG_CMSG_CLOEXEC | MSG_DONTWAIT)
+#else
+#define RECV_FLAGS MSG_DONTWAIT
+#endif
+
+static void close_fds(const int *fds, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) close(fds[i]);
+}
+
+int handoff__px_chan_new(int fd, int hello_seen,
+                         const handoff__limits_t *peer, handoff_chan_t **out) {
+  handoff_chan_t *c = malloc(sizeof *c);
+  if (c == NULL) return handoff__err(HANDOFF_ENOMEM);
+  c->fd = fd;
+  c->failed = 0;
+  c->hello_seen = hello_seen;
+  c->peer.max_socks = HANDOFF_MAX_SOCKS;
+  c->peer.max_data = HANDOFF_MAX_DATA;
+  if (peer != NULL) c->peer = *peer;
+  c->have_pending = 0;
+  c->pend_nsocks = 0;
+  c->pend_len = 0;
+  *out = c;
+  return 0;
+}
+
+int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
+                           const void *data, size_t len, const int *fds,
+                           size_t nfds, uint64_t deadline) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
+  } ctl;
+  struct iovec iov[2];
+  struct msghdr msg;
+  int r;
+
+  memset(&msg, 0, sizeof msg);
+  iov[0].iov_base = (void *)hdr;
+  iov[0].iov_len = hdrlen;
+  iov[1].iov_base = (void *)data;
+  iov[1].iov_len = len;
+  msg.msg_iov = iov;
+  msg.msg_iovlen = len != 0 ? 2 : 1;
+  if (nfds != 0) {
+    struct cmsghdr *cm;
+    memset(&ctl, 0, sizeof ctl);
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  for (;;) {
+    /* SOCK_SEQPACKET: a successful sendmsg queued the whole message. */
+    if (sendmsg(fd, &msg, SEND_FLAGS) >= 0) return 0;
+    switch (errno) {
+    case EINTR:
+      continue;
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+      r = handoff__px_wait(fd, POLLOUT, deadline);
+      if (r != 0) return r;
+      continue;
+    case EBADF: /* one of fds was closed under us */
+      return handoff__oserr(errno, HANDOFF_ENOTSOCK);
+    default:
+      return handoff__px_err(errno);
+    }
+  }
+}
+
+/* One recvmsg of a whole frame into buf, with its descriptors.  Returns the
+ * frame's length (0 at end of stream) or a negative code. */
+static long recv_frame(int fd, unsigned char *buf, size_t cap, int *fds,
+                       size_t *nfds, int *flags, uint64_t deadline) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * HANDOFF__PX_FD_ROOM)];
+  } ctl;
+  struct iovec iov;
+  struct msghdr msg;
+  struct cmsghdr *cm;
+  ssize_t n;
+  int r;
+
+  for (;;) {
+    memset(&msg, 0, sizeof msg);
+    iov.iov_base = buf;
+    iov.iov_len = cap;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = sizeof ctl.buf;
+    n = recvmsg(fd, &msg, RECV_FLAGS);
+    if (n >= 0) break;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      r = handoff__px_wait(fd, POLLIN, deadline);
+      if (r != 0) return r;
+      continue;
+    }
+    return handoff__px_err(errno);
+  }
+  *nfds = 0;
+  for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+    size_t i, k;
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+    k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (i = 0; i < k && *nfds < HANDOFF__PX_FD_ROOM; i++) {
+      memcpy(&fds[*nfds], CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+#if !HAVE_DECL_MSG_CMSG_CLOEXEC
+      fcntl(fds[*nfds], F_SETFD, FD_CLOEXEC);
+#endif
+      (*nfds)++;
+    }
+  }
+  *flags = msg.msg_flags;
+  return (long)n;
+}
+
+int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim) {
+  unsigned char buf[HANDOFF__HELLO_FRAME + 1];
+  int fds[HANDOFF__PX_FD_ROOM];
+  size_t nfds;
+  int flags;
+  long n = recv_frame(fd, buf, sizeof buf, fds, &nfds, &flags, deadline);
+  if (n < 0) return (int)n;
+  if (n == 0) return handoff__err(HANDOFF_ECLOSED);
+  if (nfds != 0 || (flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
+    close_fds(fds, nfds);
+    return handoff__err(HANDOFF_EPROTO);
+  }
+  return handoff__err(handoff__handshake_parse(buf, (size_t)n, lim));
+}
+
+static int fail(handoff_chan_t *c, int code) {
+  c->failed = code;
+  return handoff__err(code);
+}
+
+static int is_socket(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Read frames until one DATA message is pending in c. */
+static int read_message(handoff_chan_t *c, uint64_t deadline) {
+  int fds[HANDOFF__PX_FD_ROOM];
+  size_t nfds, i;
+  handoff__hdr_t h;
+  int flags;
+  long n;
+
+  for (;;) {
+    n = recv_frame(c->fd, c->rbuf, sizeof c->rbuf, fds, &nfds, &flags,
+                   deadline);
+    if (n < 0) {
+      if (n == HANDOFF_ECLOSED) c->failed = HANDOFF_ECLOSED;
+      return (int)n;
+    }
+    if (n == 0) {
+      close_fds(fds, nfds);
+      return fail(c, HANDOFF_ECLOSED);
+    }
+    if ((flags & MSG_TRUNC) != 0 ||
+        handoff__hdr_decode(c->rbuf, (size_t)n, &h) != 0 ||
+        handoff__frame_check(&h, (size_t)n, 0) != 0) {
+      close_fds(fds, nfds);
+      return fail(c, HANDOFF_EPROTO);
+    }
+    if (!c->hello_seen) {
+      if (nfds != 0 || handoff__handshake_parse(c->rbuf, (size_t)n, &c->peer)) {
+        close_fds(fds, nfds);
+        return fail(c, HANDOFF_EPROTO);
+      }
+      c->hello_seen = 1;
+      continue;
+    }
+    if (h.type != HANDOFF__T_DATA) {
+      close_fds(fds, nfds);
+      return fail(c, HANDOFF_EPROTO);
+    }
+    if ((flags & MSG_CTRUNC) != 0) {
+      /* The kernel dropped descriptors (we ran out): drop the message. */
+      close_fds(fds, nfds);
+      return handoff__err(HANDOFF_ETRUNC);
+    }
+    if (nfds != h.nsocks) {
+      close_fds(fds, nfds);
+      return fail(c, HANDOFF_EPROTO);
+    }
+    for (i = 0; i < nfds; i++) {
+      if (!is_socket(fds[i])) {
+        close_fds(fds, nfds);
+        return handoff__err(HANDOFF_ENOTSOCK);
+      }
+    }
+    memcpy(c->pend_fds, fds, sizeof(int) * nfds);
+    c->pend_nsocks = (unsigned)nfds;
+    c->pend_len = h.len;
+    c->have_pending = 1;
+    return 0;
+  }
+}
+
+int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
+                 size_t nsocks, const void *data, size_t len,
+                 int timeout_ms) {
+  unsigned char hdr[HANDOFF__HDR_SIZE];
+  size_t i;
+  int r = handoff__check_send(c, c != NULL ? &c->peer : NULL, socks, nsocks,
+                              data, len);
+  if (r != 0) return r;
+  if (c->failed) return handoff__err(c->failed);
+  for (i = 0; i < nsocks; i++)
+    if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
+  handoff__hdr_encode(hdr, HANDOFF__T_DATA, nsocks, len);
+  r = handoff__px_send_frame(c->fd, hdr, sizeof hdr, data, len, socks, nsocks,
+                             handoff__deadline(timeout_ms));
+  if (r == HANDOFF_ECLOSED) c->failed = r;
+  return r;
+}
+
+int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
+                 void *data, size_t *len, int timeout_ms) {
+  size_t cap_socks, cap_data;
+  int r = handoff__check_recv(c, socks, nsocks, data, len, &cap_socks,
+                              &cap_data);
+  if (r != 0) return r;
+  if (!c->have_pending) {
+    if (c->failed) return handoff__err(c->failed);
+    r = read_message(c, handoff__deadline(timeout_ms));
+    if (r != 0) return r;
+  }
+  if (c->pend_nsocks > cap_socks || c->pend_len > cap_data) {
+    if (nsocks != NULL) *nsocks = c->pend_nsocks;
+    if (len != NULL) *len = c->pend_len;
+    return handoff__err(HANDOFF_ETOOBIG);
+  }
+  if (c->pend_nsocks != 0)
+    memcpy(socks, c->pend_fds, sizeof(int) * c->pend_nsocks);
+  if (c->pend_len != 0)
+    memcpy(data, c->rbuf + HANDOFF__HDR_SIZE, c->pend_len);
+  if (nsocks != NULL) *nsocks = c->pend_nsocks;
+  if (len != NULL) *len = c->pend_len;
+  c->have_pending = 0;
+  return 0;
+}
+
+void handoff_close(handoff_chan_t *c) {
+  if (c == NULL) return;
+  if (c->have_pending) close_fds(c->pend_fds, c->pend_nsocks);
+  close(c->fd);
+  free(c);
+}

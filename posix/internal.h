@@ -1,0 +1,62 @@
+/* The POSIX backend's own types and the helpers its files share. */
+#ifndef HANDOFF_POSIX_INTERNAL_H
+#define HANDOFF_POSIX_INTERNAL_H
+
+#include "config.h"
+#include "lib/internal.h"
+
+#include <sys/types.h>
+
+/* Largest frame we accept, plus one byte so that MSG_TRUNC can't hide. */
+#define HANDOFF__PX_RBUF (HANDOFF__HDR_SIZE + HANDOFF_MAX_DATA + 1)
+/* Room for more descriptors than any valid frame carries (Linux's
+ * SCM_MAX_FD), so that a peer sending too many shows as EPROTO, not as a
+ * truncation. */
+#define HANDOFF__PX_FD_ROOM 253
+
+struct handoff_chan {
+  int fd;
+  int failed;     /* sticky HANDOFF_EPROTO / HANDOFF_ECLOSED, or 0 */
+  int hello_seen; /* the peer's HELLO has been read */
+  handoff__limits_t peer;
+  /* A message received but not yet returned (the caller's buffers were too
+   * small): its descriptors, and its payload at rbuf + HDR_SIZE. */
+  int have_pending;
+  unsigned pend_nsocks;
+  size_t pend_len;
+  int pend_fds[HANDOFF_MAX_SOCKS];
+  unsigned char rbuf[HANDOFF__PX_RBUF];
+};
+
+struct handoff_listener {
+  int fd;
+  int lock_fd;
+  char path[108]; /* sizeof(sun_path) on Linux; checked against it */
+};
+
+struct handoff_proc {
+  pid_t pid;
+};
+
+/* errno -> HANDOFF_E*, recording errno for handoff_last_oserror(). */
+int handoff__px_err(int err);
+/* An AF_UNIX SOCK_SEQPACKET socket, close-on-exec, non-blocking, no
+ * SIGPIPE. */
+int handoff__px_socket(int *out);
+/* Make fd close-on-exec, non-blocking and SIGPIPE-free (after accept, or
+ * for an inherited channel). */
+int handoff__px_setup_fd(int fd);
+/* Wait for events on fd until deadline: 0, ETIMEDOUT or ESYS. */
+int handoff__px_wait(int fd, short events, uint64_t deadline);
+/* Send one frame (hdr + data + fds) with one sendmsg. */
+int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
+                           const void *data, size_t len, const int *fds,
+                           size_t nfds, uint64_t deadline);
+/* Read the peer's first frame (HELLO or REFUSE) within deadline. */
+int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim);
+/* Wrap fd in a channel; fd becomes the channel's only on success.  With
+ * hello_seen 0 the first frame the peer sends must be its HELLO. */
+int handoff__px_chan_new(int fd, int hello_seen,
+                         const handoff__limits_t *peer, handoff_chan_t **out);
+
+#endif /* HANDOFF_POSIX_INTERNAL_H */

@@ -1,0 +1,227 @@
+/* Named rendezvous: a SOCK_SEQPACKET socket "<name>.sock" in a per-user
+ * 0700 directory, kept exclusive by flock() on "<name>.lock", which the
+ * kernel releases when a listener dies, so stale names are reclaimed. */
+#include "posix/internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* A peer must finish its handshake within this, whatever accept's timeout:
+ * one silent client must not stall the listener for long. */
+#define HANDSHAKE_MS 5000
+
+/* The rendezvous directory, created if `create`.  It must be a real
+ * directory owned by us that nobody else can enter or write. */
+static int rendezvous_dir(char *out, size_t cap, int create) {
+  const char *dir = getenv("HANDOFF_DIR");
+  struct stat st;
+  int n;
+  if (dir != NULL && dir[0] != '\0') {
+    n = snprintf(out, cap, "%s", dir);
+  } else {
+    const char *tmp = getenv("TMPDIR");
+    if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
+    n = snprintf(out, cap, "%s/handoff-%lu", tmp, (unsigned long)geteuid());
+    if (n > 0 && (size_t)n < cap && create && mkdir(out, 0700) != 0 &&
+        errno != EEXIST)
+      return handoff__px_err(errno);
+  }
+  if (n <= 0 || (size_t)n >= cap) return handoff__err(HANDOFF_EINVAL);
+  if (lstat(out, &st) != 0) return handoff__px_err(errno);
+  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & 077) != 0)
+    return handoff__oserr(EACCES, HANDOFF_EACCES);
+  return 0;
+}
+
+/* "<dir>/<name><suffix>", which must fit in sun_path. */
+static int name_path(const char *name, const char *suffix, int create,
+                     char *out, size_t cap) {
+  char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  int n, r = handoff__check_name(name);
+  if (r != 0) return handoff__err(r);
+  r = rendezvous_dir(dir, sizeof dir, create);
+  if (r != 0) return r;
+  n = snprintf(out, cap, "%s/%s%s", dir, name, suffix);
+  if (n <= 0 || (size_t)n >= cap) return handoff__err(HANDOFF_EINVAL);
+  return 0;
+}
+
+static void fill_addr(struct sockaddr_un *sa, const char *path) {
+  memset(sa, 0, sizeof *sa);
+  sa->sun_family = AF_UNIX;
+  memcpy(sa->sun_path, path, strlen(path) + 1);
+}
+
+int handoff_listen(const char *name, handoff_listener_t **out) {
+  char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+  struct sockaddr_un sa;
+  handoff_listener_t *l;
+  int r;
+
+  if (out == NULL) return handoff__err(HANDOFF_EINVAL);
+  l = malloc(sizeof *l);
+  if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
+  l->fd = -1;
+  l->lock_fd = -1;
+  r = name_path(name, ".sock", 1, l->path, sizeof l->path);
+  if (r == 0) r = name_path(name, ".lock", 1, lock, sizeof lock);
+  if (r != 0) goto fail;
+
+  l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (l->lock_fd < 0) {
+    r = handoff__px_err(errno);
+    goto fail;
+  }
+  while (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    r = errno == EWOULDBLOCK ? handoff__oserr(errno, HANDOFF_EADDRINUSE)
+                             : handoff__px_err(errno);
+    goto fail;
+  }
+  /* We hold the lock: whatever socket file is there is stale. */
+  if (unlink(l->path) != 0 && errno != ENOENT) {
+    r = handoff__px_err(errno);
+    goto fail;
+  }
+  r = handoff__px_socket(&l->fd);
+  if (r != 0) goto fail;
+  fill_addr(&sa, l->path);
+  if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(l->fd, SOMAXCONN) != 0) {
+    r = handoff__px_err(errno);
+    unlink(l->path);
+    goto fail;
+  }
+  *out = l;
+  return 0;
+fail:
+  if (l->fd >= 0) close(l->fd);
+  if (l->lock_fd >= 0) close(l->lock_fd);
+  free(l);
+  return r;
+}
+
+static int accept_one(handoff_listener_t *l, int *out) {
+  int fd, r;
+  for (;;) {
+#if HAVE_ACCEPT4 && HAVE_DECL_SOCK_CLOEXEC
+    fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+#else
+    fd = accept(l->fd, NULL, NULL);
+#endif
+    if (fd >= 0) break;
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
+    return handoff__px_err(errno);
+  }
+  r = handoff__px_setup_fd(fd);
+  if (r != 0) {
+    close(fd);
+    return r;
+  }
+  *out = fd;
+  return 0;
+}
+
+int handoff_accept(handoff_listener_t *l, int timeout_ms,
+                   handoff_chan_t **out) {
+  unsigned char hello[HANDOFF__HELLO_FRAME];
+  uint64_t deadline, hs_deadline;
+  handoff__limits_t lim;
+  int fd = -1, r;
+
+  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  deadline = handoff__deadline(timeout_ms);
+  handoff__hello_encode(hello);
+  for (;;) {
+    r = accept_one(l, &fd);
+    if (r == 1) {
+      r = handoff__px_wait(l->fd, POLLIN, deadline);
+      if (r != 0) return r;
+      continue;
+    }
+    if (r != 0) return r;
+    hs_deadline = handoff__deadline(HANDSHAKE_MS);
+    if (hs_deadline > deadline) hs_deadline = deadline;
+    r = handoff__px_handshake(fd, hs_deadline, &lim);
+    if (r == 0)
+      r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
+                                 hs_deadline);
+    if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, out);
+    if (r == 0) return 0;
+    close(fd);
+    if (r == HANDOFF_ENOMEM) return r;
+    /* A peer that failed its handshake is dropped; keep waiting. */
+    if (handoff__remaining(deadline) == 0)
+      return handoff__err(HANDOFF_ETIMEDOUT);
+  }
+}
+
+void handoff_listener_close(handoff_listener_t *l) {
+  if (l == NULL) return;
+  close(l->fd);
+  /* Unlink while we still hold the lock, so we never remove a successor's
+   * socket.  The lock file stays: unlinking it would let two listeners
+   * lock different files of the same name. */
+  unlink(l->path);
+  close(l->lock_fd);
+  free(l);
+}
+
+int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
+  unsigned char hello[HANDOFF__HELLO_FRAME];
+  char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  struct sockaddr_un sa;
+  handoff__limits_t lim;
+  uint64_t deadline;
+  int fd, r;
+
+  if (out == NULL) return handoff__err(HANDOFF_EINVAL);
+  deadline = handoff__deadline(timeout_ms);
+  r = name_path(name, ".sock", 0, path, sizeof path); /* no dir: ENOENT */
+  if (r != 0) return r;
+  r = handoff__px_socket(&fd);
+  if (r != 0) return r;
+  fill_addr(&sa, path);
+  while (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) { /* Linux: the listener's backlog is full */
+      if (handoff__remaining(deadline) == 0) {
+        r = handoff__err(HANDOFF_ETIMEDOUT);
+        goto fail;
+      }
+      usleep(1000);
+      continue;
+    }
+    if (errno == EINPROGRESS) { /* BSD: completes asynchronously */
+      int err = 0;
+      socklen_t el = sizeof err;
+      r = handoff__px_wait(fd, POLLOUT, deadline);
+      if (r != 0) goto fail;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+      if (err == 0) break;
+      errno = err;
+    }
+    r = handoff__px_err(errno);
+    goto fail;
+  }
+  handoff__hello_encode(hello);
+  r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
+                             deadline);
+  if (r == 0) r = handoff__px_handshake(fd, deadline, &lim);
+  if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, out);
+  if (r == 0) return 0;
+fail:
+  close(fd);
+  return r;
+}

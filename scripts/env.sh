@@ -1,0 +1,26 @@
+# shellcheck shell=bash
+# Environment shared by scripts/setup, scripts/test and scripts/demo.
+# Source it:   source scripts/env.sh
+# It only sets variables (no `set -e`, no output), so it is safe to source
+# from an interactive shell too.
+
+# Everything built or downloaded for the project lives here, outside the
+# checkout, so it survives `git clean` and is shared by all checkouts.
+export HANDOFF_CACHE="${HANDOFF_CACHE:-${HOME:-/tmp}/.cache/handoff}"
+
+# The mingw-w64 (x86_64) host triplet used for the Windows cross build.
+export HANDOFF_MINGW_HOST="${HANDOFF_MINGW_HOST:-x86_64-w64-mingw32}"
+
+# Check unit-test library cross-built for mingw by scripts/setup.
+export CHECK_MINGW_PREFIX="$HANDOFF_CACHE/check-mingw64"
+# Pass as PKG_CONFIG_PATH (or PKG_CONFIG_LIBDIR) to a configure --host=mingw run.
+export MINGW_PKG_CONFIG_PATH="$CHECK_MINGW_PREFIX/lib/pkgconfig"
+
+# Private Wine prefix created by scripts/setup (never the user's ~/.wine).
+export WINEPREFIX="$HANDOFF_CACHE/wineprefix"
+# No Wine debug chatter (this also silences Debian's "wine32 is missing"
+# hint), except the loader's errors: without err+module a program whose DLL
+# is not found just exits with status 53 (0xC0000135) and says nothing.
+export WINEDEBUG=-all,err+module
+# Never offer to download/install Mono or Gecko (would want a display/network).
+export WINEDLLOVERRIDES="${WINEDLLOVERRIDES:-mscoree,mshtml=}"

@@ -1,0 +1,29 @@
+/* Shared by the test files: suites, helpers and leak checks. */
+#ifndef HANDOFF_TEST_CASES_H
+#define HANDOFF_TEST_CASES_H
+
+#include <check.h>
+#include <string.h>
+
+#include "support.h"
+
+Suite *frame_suite(void);
+Suite *transfer_suite(void);
+Suite *rendezvous_suite(void);
+Suite *spawn_suite(void);
+
+int helper_server(int argc, char **argv);
+int helper_exit_now(int argc, char **argv);
+int helper_flood(int argc, char **argv);
+int helper_client(int argc, char **argv);
+int helper_listen_expect_inuse(int argc, char **argv);
+int helper_listen_crash(int argc, char **argv);
+int helper_count_handles(int argc, char **argv);
+int helper_inherit_twice(int argc, char **argv);
+int helper_exit_code(int argc, char **argv);
+
+/* Every case checks that it leaves the process with the handles it found. */
+#define LEAK_BEGIN() long leak_base_ = ts_handle_count()
+#define LEAK_END() ck_assert_int_eq(ts_handle_count(), leak_base_)
+
+#endif

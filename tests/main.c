@@ -1,0 +1,56 @@
+/* The conformance suite, and the helpers it starts: this binary re-run as
+ * `conformance --helper ROLE ARGS...`. */
+#include <stdio.h>
+
+#include "cases.h"
+
+static const ts_helper_t helpers[] = {
+    {"server", helper_server},
+    {"exit-now", helper_exit_now},
+    {"flood", helper_flood},
+    {"client", helper_client},
+    {"listen-expect-inuse", helper_listen_expect_inuse},
+    {"listen-crash", helper_listen_crash},
+    {"count-handles", helper_count_handles},
+    {"inherit-twice", helper_inherit_twice},
+    {"exit-code", helper_exit_code},
+    {NULL, NULL}};
+
+/* Touch every lazily initialised part of the OS and the library once, so
+ * that the handle counts of the first case are not disturbed by them. */
+static void warm_up(void) {
+  handoff_chan_t *c = NULL;
+  handoff_proc_t *p = NULL;
+  handoff_sock_t s;
+  int port;
+  if (ts_spawn("exit-now", NULL, NULL, NULL, &c, &p) == 0) {
+    handoff_close(c);
+    ts_reap(p);
+  }
+  handoff_connect("no-such-name-warm-up", 0, &c);
+  s = ts_tcp_listener(TS_AF_INET, &port);
+  if (s != HANDOFF_INVALID_SOCK) ts_close_sock(s);
+  s = ts_tcp_listener(TS_AF_INET6, &port);
+  if (s != HANDOFF_INVALID_SOCK) ts_close_sock(s);
+}
+
+int main(int argc, char **argv) {
+  SRunner *sr;
+  int failed;
+
+  ts_init(argv[0]);
+  if (argc >= 3 && strcmp(argv[1], "--helper") == 0)
+    return ts_run_helper(helpers, argc - 2, argv + 2);
+
+  warm_up();
+  sr = srunner_create(frame_suite());
+  srunner_add_suite(sr, transfer_suite());
+  srunner_add_suite(sr, rendezvous_suite());
+  srunner_add_suite(sr, spawn_suite());
+  /* Windows Check has no fork; run the same way everywhere. */
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? 0 : 1;
+}

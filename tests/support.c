@@ -1,0 +1,316 @@
+/* The one place where the tests differ by platform. */
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#include <windows.h>
+typedef int ts_socklen_t;
+#define ts_sock_errno() WSAGetLastError()
+#else
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+typedef socklen_t ts_socklen_t;
+#define closesocket close
+#endif
+
+static char self_path[4096];
+
+void ts_init(const char *argv0) {
+#ifdef _WIN32
+  WSADATA wsa;
+  WSAStartup(MAKEWORD(2, 2), &wsa);
+  (void)argv0;
+  GetModuleFileNameA(NULL, self_path, sizeof self_path);
+#else
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  if (n > 0)
+    self_path[n] = '\0';
+  else
+    snprintf(self_path, sizeof self_path, "%s", argv0);
+  /* A signal would kill the test: the library must never raise SIGPIPE. */
+  signal(SIGPIPE, SIG_DFL);
+#endif
+}
+
+long ts_handle_count(void) {
+#ifdef _WIN32
+  DWORD n = 0;
+  GetProcessHandleCount(GetCurrentProcess(), &n);
+  return (long)n;
+#else
+  long n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  if (d == NULL) return -1;
+  while ((e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n - 1; /* the directory's own descriptor */
+#endif
+}
+
+long ts_getpid(void) {
+#ifdef _WIN32
+  return (long)GetCurrentProcessId();
+#else
+  return (long)getpid();
+#endif
+}
+
+void ts_sleep_ms(int ms) {
+#ifdef _WIN32
+  Sleep((DWORD)ms);
+#else
+  struct timespec ts;
+  ts.tv_sec = ms / 1000;
+  ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+  nanosleep(&ts, NULL);
+#endif
+}
+
+const char *ts_name(const char *tag) {
+  static char buf[HANDOFF_MAX_NAME + 1];
+  snprintf(buf, sizeof buf, "t%ld-%s", ts_getpid(), tag);
+  return buf;
+}
+
+void ts_crash(void) {
+#ifdef _WIN32
+  TerminateProcess(GetCurrentProcess(), 9);
+#else
+  raise(SIGKILL);
+#endif
+}
+
+static int fill_sa(int family, int port, struct sockaddr_storage *ss,
+                   ts_socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == TS_AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    a->sin6_port = htons((unsigned short)port);
+    *len = sizeof *a;
+    return AF_INET6;
+  } else {
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons((unsigned short)port);
+    *len = sizeof *a;
+    return AF_INET;
+  }
+}
+
+static int bound_port(handoff_sock_t s) {
+  struct sockaddr_storage ss;
+  ts_socklen_t len = sizeof ss;
+  if (getsockname(s, (struct sockaddr *)&ss, &len) != 0) return -1;
+  if (ss.ss_family == AF_INET6)
+    return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+  return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static handoff_sock_t bound(int family, int type, int *port) {
+  struct sockaddr_storage ss;
+  ts_socklen_t len;
+  int af = fill_sa(family, 0, &ss, &len);
+  handoff_sock_t s = socket(af, type, 0);
+  if (s == HANDOFF_INVALID_SOCK) return s;
+  if (bind(s, (struct sockaddr *)&ss, len) != 0 ||
+      (type == SOCK_STREAM && listen(s, 64) != 0)) {
+    closesocket(s);
+    return HANDOFF_INVALID_SOCK;
+  }
+  if (port != NULL) *port = bound_port(s);
+  return s;
+}
+
+handoff_sock_t ts_tcp_listener(int family, int *port) {
+  return bound(family, SOCK_STREAM, port);
+}
+
+handoff_sock_t ts_udp_bound(int family, int *port) {
+  return bound(family, SOCK_DGRAM, port);
+}
+
+handoff_sock_t ts_tcp_connect(int family, int port) {
+  struct sockaddr_storage ss;
+  ts_socklen_t len;
+  int af = fill_sa(family, port, &ss, &len);
+  handoff_sock_t s = socket(af, SOCK_STREAM, 0);
+  if (s == HANDOFF_INVALID_SOCK) return s;
+  if (connect(s, (struct sockaddr *)&ss, len) != 0) {
+    closesocket(s);
+    return HANDOFF_INVALID_SOCK;
+  }
+  return s;
+}
+
+handoff_sock_t ts_tcp_accept(handoff_sock_t l) { return accept(l, NULL, NULL); }
+
+int ts_tcp_pair(int family, handoff_sock_t sv[2]) {
+  int port;
+  handoff_sock_t l = ts_tcp_listener(family, &port);
+  if (l == HANDOFF_INVALID_SOCK) return -1;
+  sv[0] = ts_tcp_connect(family, port);
+  sv[1] = sv[0] == HANDOFF_INVALID_SOCK ? HANDOFF_INVALID_SOCK : accept(l, NULL, NULL);
+  closesocket(l);
+  if (sv[1] == HANDOFF_INVALID_SOCK) {
+    if (sv[0] != HANDOFF_INVALID_SOCK) closesocket(sv[0]);
+    return -1;
+  }
+  return 0;
+}
+
+int ts_udp_send_to(handoff_sock_t s, int family, int port, const void *buf,
+                   size_t len) {
+  struct sockaddr_storage ss;
+  ts_socklen_t sl;
+  fill_sa(family, port, &ss, &sl);
+  return sendto(s, buf, (int)len, 0, (struct sockaddr *)&ss, sl) == (int)len
+             ? 0
+             : -1;
+}
+
+int ts_udp_echo_once(handoff_sock_t s, char *buf, size_t cap,
+                     const char *reply) {
+  struct sockaddr_storage from;
+  ts_socklen_t fl = sizeof from;
+  int n = (int)recvfrom(s, buf, (int)cap - 1, 0, (struct sockaddr *)&from, &fl);
+  if (n < 0) return -1;
+  buf[n] = '\0';
+  return sendto(s, reply, (int)strlen(reply), 0, (struct sockaddr *)&from, fl) ==
+                 (int)strlen(reply)
+             ? n
+             : -1;
+}
+
+int ts_unix_pair(handoff_sock_t sv[2]) {
+#ifdef _WIN32
+  (void)sv;
+  return -1; /* Wine has no AF_UNIX sockets */
+#else
+  return socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+#endif
+}
+
+int ts_send_all(handoff_sock_t s, const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    int n = (int)send(s, p, (int)len, 0);
+    if (n <= 0) return -1;
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+int ts_recv_n(handoff_sock_t s, void *buf, size_t len) {
+  char *p = buf;
+  size_t got = 0;
+  while (got < len) {
+    int n = (int)recv(s, p + got, (int)(len - got), 0);
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (int)got;
+}
+
+void ts_close_sock(handoff_sock_t s) { closesocket(s); }
+
+int ts_is_socket(handoff_sock_t s) {
+  int type = 0;
+  ts_socklen_t len = sizeof type;
+  return getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
+}
+
+int ts_is_inheritable(handoff_sock_t s) {
+#ifdef _WIN32
+  DWORD flags = 0;
+  if (!GetHandleInformation((HANDLE)s, &flags)) return 1;
+  return (flags & HANDLE_FLAG_INHERIT) != 0;
+#else
+  int fl = fcntl(s, F_GETFD);
+  return fl < 0 || (fl & FD_CLOEXEC) == 0;
+#endif
+}
+
+handoff_sock_t ts_not_a_socket(void) {
+#ifdef _WIN32
+  return (handoff_sock_t)CreateEventW(NULL, TRUE, FALSE, NULL);
+#else
+  return open("/dev/null", O_RDONLY | O_CLOEXEC);
+#endif
+}
+
+void ts_close_not_a_socket(handoff_sock_t s) {
+#ifdef _WIN32
+  CloseHandle((HANDLE)s);
+#else
+  close(s);
+#endif
+}
+
+int ts_spawn(const char *role, const char *a1, const char *a2, const char *a3,
+             handoff_chan_t **chan, handoff_proc_t **proc) {
+  const char *argv[7];
+  int i = 0;
+  argv[i++] = self_path;
+  argv[i++] = "--helper";
+  argv[i++] = role;
+  if (a1 != NULL) argv[i++] = a1;
+  if (a1 != NULL && a2 != NULL) argv[i++] = a2;
+  if (a1 != NULL && a2 != NULL && a3 != NULL) argv[i++] = a3;
+  argv[i] = NULL;
+  return handoff_spawn(argv, chan, proc);
+}
+
+int ts_reap(handoff_proc_t *p) {
+  int code = -1;
+  if (handoff_wait(p, TS_TIMEOUT_MS, &code) == 0) return code;
+  handoff_kill(p);
+  handoff_wait(p, -1, NULL);
+  return -1000;
+}
+
+int ts_run_helper(const ts_helper_t *table, int argc, char **argv) {
+  size_t i;
+  for (i = 0; table[i].role != NULL; i++)
+    if (strcmp(table[i].role, argv[0]) == 0) return table[i].fn(argc, argv);
+  fprintf(stderr, "unknown helper role %s\n", argv[0]);
+  return 99;
+}
+
+void ts_helper_fail(const char *file, int line, const char *what) {
+  fprintf(stderr, "helper %ld: %s:%d: check failed: %s\n", ts_getpid(), file,
+          line, what);
+}
+
+int ts_has_stdio(void) {
+#ifdef _WIN32
+  DWORD std[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+  int i;
+  for (i = 1; i < 3; i++) { /* stdin may legitimately be absent under make */
+    HANDLE h = GetStdHandle(std[i]);
+    if (h == NULL || h == INVALID_HANDLE_VALUE) return 0;
+  }
+  return 1;
+#else
+  return fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 &&
+         fcntl(2, F_GETFD) >= 0;
+#endif
+}

@@ -1,0 +1,81 @@
+/* Test support: everything that differs between POSIX and Windows in the
+ * tests lives behind these functions (tests/support.c). */
+#ifndef HANDOFF_TEST_SUPPORT_H
+#define HANDOFF_TEST_SUPPORT_H
+
+#include "handoff.h"
+
+#include <stddef.h>
+
+#define TS_AF_INET 4
+#define TS_AF_INET6 6
+
+/* How long any blocking step of a test may take before it counts as a hang. */
+#define TS_TIMEOUT_MS 10000
+
+void ts_init(const char *argv0);
+/* Open descriptors (/proc/self/fd) or handles (GetProcessHandleCount). */
+long ts_handle_count(void);
+long ts_getpid(void);
+void ts_sleep_ms(int ms);
+/* A rendezvous name unique to this process and tag. */
+const char *ts_name(const char *tag);
+/* Ends the process at once, without any cleanup (a crash). */
+void ts_crash(void);
+
+/* Sockets on loopback.  All return HANDOFF_INVALID_SOCK on failure. */
+handoff_sock_t ts_tcp_listener(int family, int *port);
+handoff_sock_t ts_tcp_connect(int family, int port);
+handoff_sock_t ts_tcp_accept(handoff_sock_t l);
+/* A connected pair over TCP loopback. */
+int ts_tcp_pair(int family, handoff_sock_t sv[2]);
+handoff_sock_t ts_udp_bound(int family, int *port);
+int ts_udp_send_to(handoff_sock_t s, int family, int port, const void *buf,
+                   size_t len);
+/* Receive one datagram, replying to its sender with reply. */
+int ts_udp_echo_once(handoff_sock_t s, char *buf, size_t cap,
+                     const char *reply);
+/* An AF_UNIX stream pair; returns -1 where the platform has none to test
+ * (Windows under Wine). */
+int ts_unix_pair(handoff_sock_t sv[2]);
+int ts_send_all(handoff_sock_t s, const void *buf, size_t len);
+/* Read exactly len bytes (or until EOF); returns bytes read or -1. */
+int ts_recv_n(handoff_sock_t s, void *buf, size_t len);
+void ts_close_sock(handoff_sock_t s);
+/* 1 if s is an open socket, 0 if not. */
+int ts_is_socket(handoff_sock_t s);
+/* 1 if a child process would inherit s (no FD_CLOEXEC / HANDLE_FLAG_INHERIT). */
+int ts_is_inheritable(handoff_sock_t s);
+/* An open handle that is not a socket (and its release). */
+handoff_sock_t ts_not_a_socket(void);
+void ts_close_not_a_socket(handoff_sock_t s);
+
+/* Start this test binary as helper `role` with up to 3 string args. */
+int ts_spawn(const char *role, const char *a1, const char *a2, const char *a3,
+             handoff_chan_t **chan, handoff_proc_t **proc);
+/* Reap a child within TS_TIMEOUT_MS (killing it if it hangs); returns its
+ * exit code, or -1000 on a hang. */
+int ts_reap(handoff_proc_t *p);
+
+/* Helpers: roles the binary runs when started as `prog --helper ROLE ...`. */
+typedef int (*ts_helper_fn)(int argc, char **argv);
+typedef struct {
+  const char *role;
+  ts_helper_fn fn;
+} ts_helper_t;
+int ts_run_helper(const ts_helper_t *table, int argc, char **argv);
+
+/* In helpers: fail with the line number as the reason. */
+#define H_CHECK(cond)                                                        \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      ts_helper_fail(__FILE__, __LINE__, #cond);                             \
+      return 1;                                                              \
+    }                                                                        \
+  } while (0)
+void ts_helper_fail(const char *file, int line, const char *what);
+
+#endif
+
+/* 1 if stdin, stdout and stderr are open handles. */
+int ts_has_stdio(void);
