@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
     answer[n] = '\0';
     closesocket(client);
     if (strncmp(answer, "worker ", 7) != 0) return fail("client read", 0);
-    printf("client %d -> %s\n", i, answer + 7);
+    printf("client %d -> %s\n", i, answer);
   }
 
   for (i = 0; i < WORKERS; i++) {
