@@ -173,6 +173,56 @@ HANDOFF_EXTERN void handoff_listener_close(handoff_listener_t *l);
 HANDOFF_EXTERN int handoff_connect(const char *name, int timeout_ms,
                                    handoff_chan_t **out);
 
+/* ---- Peers and access -------------------------------------------------- */
+
+/* Who is at the other end of a channel, as the OS reports it: never a value
+ * the peer sent about itself. */
+typedef struct {
+  long pid;      /* process id, or -1 where the OS does not tell */
+  long uid;      /* POSIX effective user id; -1 on Windows or if unknown */
+  long gid;      /* POSIX effective group id; -1 on Windows or if unknown */
+  char sid[192]; /* Windows: the peer user's SID ("S-1-5-21-..."); "" on
+                    POSIX or if unknown */
+} handoff_peer_t;
+
+/* Fill *out with the peer of c.  Sources: POSIX SO_PEERCRED (Linux),
+ * getpeereid/LOCAL_PEERCRED (BSD, macOS); Windows
+ * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId and the token of
+ * the peer (the listener impersonates the client; a client reads the
+ * server process's token).  For a channel from handoff_spawn the parent
+ * side reports the child's pid from process creation, and uid/gid -1 (the
+ * child may change them after it starts).  Errors: EINVAL. */
+HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
+
+/* Widening who may connect to a listener.  By default (handoff_listen, or
+ * handoff_listen_ex with NULL access) only processes running as the same
+ * user are served, checked twice: the rendezvous point is reachable only by
+ * the user (POSIX directory 0700, Windows pipe DACL owner + SYSTEM,
+ * remote clients rejected), and handoff_accept checks the peer's uid / SID.
+ *
+ * RISK: every peer you admit can send you sockets and read whatever you
+ * hand out on its channel.  Admit a specific uid/gid/SID rather than
+ * HANDOFF_ALLOW_ANYONE, and on POSIX put the rendezvous in a directory made
+ * for it (HANDOFF_DIR: owned by you, mode 0711 or 0751, writable by nobody
+ * else): the default per-user directory is never opened to others. */
+#define HANDOFF_ALLOW_ANYONE 1u /* any local user (Windows: any logged-on
+                                   user; never remote clients) */
+typedef struct {
+  unsigned flags;  /* HANDOFF_ALLOW_* */
+  long uid;        /* POSIX: also admit this user id; -1: no one more */
+  long gid;        /* POSIX: also admit peers whose effective gid is this */
+  const char *sid; /* Windows: also admit this user or group SID string;
+                      NULL: no one more */
+} handoff_access_t;
+
+/* handoff_listen with an access policy (NULL: the same user only).
+ * Errors: as handoff_listen; EINVAL for a malformed SID; EACCES if
+ * widened access is asked for in the private per-user directory (POSIX: set
+ * HANDOFF_DIR). */
+HANDOFF_EXTERN int handoff_listen_ex(const char *name,
+                                     const handoff_access_t *access,
+                                     handoff_listener_t **out);
+
 /* ---- Spawning a child with a channel ----------------------------------- */
 
 /* Start argv[0] (searched in PATH if it contains no directory separator)

@@ -28,16 +28,19 @@ static void close_fds(const int *fds, size_t n) {
   for (i = 0; i < n; i++) close(fds[i]);
 }
 
-int handoff__px_chan_new(int fd, int hello_seen,
-                         const handoff__limits_t *peer, handoff_chan_t **out) {
+int handoff__px_chan_new(int fd, int hello_seen, const handoff__limits_t *lim,
+                         const handoff_peer_t *who, handoff_chan_t **out) {
   handoff_chan_t *c = malloc(sizeof *c);
   if (c == NULL) return handoff__err(HANDOFF_ENOMEM);
   c->fd = fd;
+  memset(&c->who, 0, sizeof c->who);
+  c->who.pid = c->who.uid = c->who.gid = -1;
+  if (who != NULL) c->who = *who;
   c->failed = 0;
   c->hello_seen = hello_seen;
   c->peer.max_socks = HANDOFF_MAX_SOCKS;
   c->peer.max_data = HANDOFF_MAX_DATA;
-  if (peer != NULL) c->peer = *peer;
+  if (lim != NULL) c->peer = *lim;
   c->have_pending = 0;
   c->pend_nsocks = 0;
   c->pend_len = 0;
@@ -119,7 +122,10 @@ static long recv_frame(int fd, unsigned char *buf, size_t cap, int *fds,
     msg.msg_controllen = sizeof ctl.buf;
     n = recvmsg(fd, &msg, RECV_FLAGS);
     if (n >= 0) break;
-    if (errno == EINTR) continue;
+    /* Linux reports a peer that closed with unread data as ECONNRESET
+     * before the records it had sent us; the error is consumed, so read on
+     * and let end-of-stream (0) say the channel is closed. */
+    if (errno == EINTR || errno == ECONNRESET) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       r = handoff__px_wait(fd, POLLIN, deadline);
       if (r != 0) return r;
@@ -159,8 +165,13 @@ int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim) {
   return handoff__err(handoff__handshake_parse(buf, (size_t)n, lim));
 }
 
+/* One thread may send while another receives: the fields both touch are
+ * accessed atomically. */
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 static int fail(handoff_chan_t *c, int code) {
-  c->failed = code;
+  STORE(c->failed, code);
   return handoff__err(code);
 }
 
@@ -181,7 +192,7 @@ static int read_message(handoff_chan_t *c, uint64_t deadline) {
     n = recv_frame(c->fd, c->rbuf, sizeof c->rbuf, fds, &nfds, &flags,
                    deadline);
     if (n < 0) {
-      if (n == HANDOFF_ECLOSED) c->failed = HANDOFF_ECLOSED;
+      if (n == HANDOFF_ECLOSED) STORE(c->failed, HANDOFF_ECLOSED);
       return (int)n;
     }
     if (n == 0) {
@@ -195,10 +206,13 @@ static int read_message(handoff_chan_t *c, uint64_t deadline) {
       return fail(c, HANDOFF_EPROTO);
     }
     if (!c->hello_seen) {
-      if (nfds != 0 || handoff__handshake_parse(c->rbuf, (size_t)n, &c->peer)) {
+      handoff__limits_t lim;
+      if (nfds != 0 || handoff__handshake_parse(c->rbuf, (size_t)n, &lim)) {
         close_fds(fds, nfds);
         return fail(c, HANDOFF_EPROTO);
       }
+      STORE(c->peer.max_socks, lim.max_socks);
+      STORE(c->peer.max_data, lim.max_data);
       c->hello_seen = 1;
       continue;
     }
@@ -233,17 +247,22 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
                  size_t nsocks, const void *data, size_t len,
                  int timeout_ms) {
   unsigned char hdr[HANDOFF__HDR_SIZE];
+  handoff__limits_t lim;
   size_t i;
-  int r = handoff__check_send(c, c != NULL ? &c->peer : NULL, socks, nsocks,
-                              data, len);
+  int r;
+  if (c != NULL) {
+    lim.max_socks = LOAD(c->peer.max_socks);
+    lim.max_data = LOAD(c->peer.max_data);
+  }
+  r = handoff__check_send(c, &lim, socks, nsocks, data, len);
   if (r != 0) return r;
-  if (c->failed) return handoff__err(c->failed);
+  if ((r = LOAD(c->failed)) != 0) return handoff__err(r);
   for (i = 0; i < nsocks; i++)
     if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
   handoff__hdr_encode(hdr, HANDOFF__T_DATA, nsocks, len);
   r = handoff__px_send_frame(c->fd, hdr, sizeof hdr, data, len, socks, nsocks,
                              handoff__deadline(timeout_ms));
-  if (r == HANDOFF_ECLOSED) c->failed = r;
+  if (r == HANDOFF_ECLOSED) STORE(c->failed, r);
   return r;
 }
 
@@ -254,7 +273,7 @@ int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
                               &cap_data);
   if (r != 0) return r;
   if (!c->have_pending) {
-    if (c->failed) return handoff__err(c->failed);
+    if ((r = LOAD(c->failed)) != 0) return handoff__err(r);
     r = read_message(c, handoff__deadline(timeout_ms));
     if (r != 0) return r;
   }

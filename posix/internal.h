@@ -16,6 +16,7 @@
 
 struct handoff_chan {
   int fd;
+  handoff_peer_t who; /* the peer, as the kernel told us */
   int failed;     /* sticky HANDOFF_EPROTO / HANDOFF_ECLOSED, or 0 */
   int hello_seen; /* the peer's HELLO has been read */
   handoff__limits_t peer;
@@ -28,9 +29,18 @@ struct handoff_chan {
   unsigned char rbuf[HANDOFF__PX_RBUF];
 };
 
+/* Who a listener admits beyond its own user (handoff_access_t without the
+ * Windows part). */
+typedef struct {
+  unsigned flags;
+  long uid;
+  long gid;
+} handoff__px_access_t;
+
 struct handoff_listener {
   int fd;
   int lock_fd;
+  handoff__px_access_t access;
   char path[108]; /* sizeof(sun_path) on Linux; checked against it */
 };
 
@@ -55,8 +65,16 @@ int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
 /* Read the peer's first frame (HELLO or REFUSE) within deadline. */
 int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim);
 /* Wrap fd in a channel; fd becomes the channel's only on success.  With
- * hello_seen 0 the first frame the peer sends must be its HELLO. */
-int handoff__px_chan_new(int fd, int hello_seen,
-                         const handoff__limits_t *peer, handoff_chan_t **out);
+ * hello_seen 0 the first frame the peer sends must be its HELLO.  lim: the
+ * peer's limits (NULL: ours until its HELLO); who: the peer (NULL:
+ * unknown). */
+int handoff__px_chan_new(int fd, int hello_seen, const handoff__limits_t *lim,
+                         const handoff_peer_t *who, handoff_chan_t **out);
+
+/* The peer's credentials from the kernel (SO_PEERCRED, getpeereid, ...). */
+int handoff__px_peer_creds(int fd, handoff_peer_t *out);
+/* 1 if the listener's policy admits peer. */
+int handoff__px_admits(const handoff__px_access_t *acc,
+                       const handoff_peer_t *peer);
 
 #endif /* HANDOFF_POSIX_INTERNAL_H */

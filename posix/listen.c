@@ -19,37 +19,49 @@
  * one silent client must not stall the listener for long. */
 #define HANDSHAKE_MS 5000
 
-/* The rendezvous directory, created if `create`.  It must be a real
- * directory owned by us that nobody else can enter or write. */
-static int rendezvous_dir(char *out, size_t cap, int create) {
+/* How a rendezvous directory is used. */
+enum { DIR_LISTEN, DIR_LISTEN_SHARED, DIR_CONNECT };
+
+/* The rendezvous directory: $HANDOFF_DIR, else a per-user one we create.
+ * Nobody but its owner may write it, so nobody else can plant a socket;
+ * the per-user one must also be ours and closed to everyone else (0700).
+ * A listener that admits others needs a HANDOFF_DIR it owns that others
+ * may enter (e.g. 0711).  lstat, not stat: a symlink is refused. */
+static int rendezvous_dir(char *out, size_t cap, int use) {
   const char *dir = getenv("HANDOFF_DIR");
+  int explicit_dir = dir != NULL && dir[0] != '\0';
   struct stat st;
   int n;
-  if (dir != NULL && dir[0] != '\0') {
+  if (explicit_dir) {
     n = snprintf(out, cap, "%s", dir);
   } else {
     const char *tmp = getenv("TMPDIR");
+    if (use == DIR_LISTEN_SHARED) return handoff__oserr(EACCES, HANDOFF_EACCES);
     if (tmp == NULL || tmp[0] == '\0') tmp = "/tmp";
     n = snprintf(out, cap, "%s/handoff-%lu", tmp, (unsigned long)geteuid());
-    if (n > 0 && (size_t)n < cap && create && mkdir(out, 0700) != 0 &&
+    if (n > 0 && (size_t)n < cap && use == DIR_LISTEN && mkdir(out, 0700) != 0 &&
         errno != EEXIST)
       return handoff__px_err(errno);
   }
   if (n <= 0 || (size_t)n >= cap) return handoff__err(HANDOFF_EINVAL);
   if (lstat(out, &st) != 0) return handoff__px_err(errno);
-  if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-      (st.st_mode & 077) != 0)
+  if (!S_ISDIR(st.st_mode) || (st.st_mode & 022) != 0)
     return handoff__oserr(EACCES, HANDOFF_EACCES);
+  if (use != DIR_CONNECT || !explicit_dir) {
+    if (st.st_uid != geteuid()) return handoff__oserr(EACCES, HANDOFF_EACCES);
+    if (use != DIR_LISTEN_SHARED && (st.st_mode & 077) != 0)
+      return handoff__oserr(EACCES, HANDOFF_EACCES);
+  }
   return 0;
 }
 
 /* "<dir>/<name><suffix>", which must fit in sun_path. */
-static int name_path(const char *name, const char *suffix, int create,
+static int name_path(const char *name, const char *suffix, int use,
                      char *out, size_t cap) {
   char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
   int n, r = handoff__check_name(name);
   if (r != 0) return handoff__err(r);
-  r = rendezvous_dir(dir, sizeof dir, create);
+  r = rendezvous_dir(dir, sizeof dir, use);
   if (r != 0) return r;
   n = snprintf(out, cap, "%s/%s%s", dir, name, suffix);
   if (n <= 0 || (size_t)n >= cap) return handoff__err(HANDOFF_EINVAL);
@@ -63,18 +75,31 @@ static void fill_addr(struct sockaddr_un *sa, const char *path) {
 }
 
 int handoff_listen(const char *name, handoff_listener_t **out) {
+  return handoff_listen_ex(name, NULL, out);
+}
+
+int handoff_listen_ex(const char *name, const handoff_access_t *access,
+                      handoff_listener_t **out) {
   char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
   struct sockaddr_un sa;
   handoff_listener_t *l;
-  int r;
+  int r, shared;
 
   if (out == NULL) return handoff__err(HANDOFF_EINVAL);
+  shared = access != NULL && ((access->flags & HANDOFF_ALLOW_ANYONE) != 0 ||
+                              access->uid >= 0 || access->gid >= 0);
   l = malloc(sizeof *l);
   if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
   l->fd = -1;
   l->lock_fd = -1;
-  r = name_path(name, ".sock", 1, l->path, sizeof l->path);
-  if (r == 0) r = name_path(name, ".lock", 1, lock, sizeof lock);
+  l->access.flags = access != NULL ? access->flags : 0;
+  l->access.uid = access != NULL ? access->uid : -1;
+  l->access.gid = access != NULL ? access->gid : -1;
+  r = name_path(name, ".sock", shared ? DIR_LISTEN_SHARED : DIR_LISTEN,
+                l->path, sizeof l->path);
+  if (r == 0)
+    r = name_path(name, ".lock", shared ? DIR_LISTEN_SHARED : DIR_LISTEN,
+                  lock, sizeof lock);
   if (r != 0) goto fail;
 
   l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -96,7 +121,10 @@ int handoff_listen(const char *name, handoff_listener_t **out) {
   r = handoff__px_socket(&l->fd);
   if (r != 0) goto fail;
   fill_addr(&sa, l->path);
+  /* connect(2) needs write access to the socket file: only the user's,
+   * unless the caller admits others (then accept checks each peer). */
   if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      chmod(l->path, shared ? 0666 : 0600) != 0 ||
       listen(l->fd, SOMAXCONN) != 0) {
     r = handoff__px_err(errno);
     unlink(l->path);
@@ -135,9 +163,10 @@ static int accept_one(handoff_listener_t *l, int *out) {
 
 int handoff_accept(handoff_listener_t *l, int timeout_ms,
                    handoff_chan_t **out) {
-  unsigned char hello[HANDOFF__HELLO_FRAME];
+  unsigned char hello[HANDOFF__HELLO_FRAME], refuse[HANDOFF__REFUSE_FRAME];
   uint64_t deadline, hs_deadline;
   handoff__limits_t lim;
+  handoff_peer_t who;
   int fd = -1, r;
 
   if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
@@ -153,11 +182,26 @@ int handoff_accept(handoff_listener_t *l, int timeout_ms,
     if (r != 0) return r;
     hs_deadline = handoff__deadline(HANDSHAKE_MS);
     if (hs_deadline > deadline) hs_deadline = deadline;
-    r = handoff__px_handshake(fd, hs_deadline, &lim);
+    r = handoff__px_peer_creds(fd, &who);
+    if (r == 0 && !handoff__px_admits(&l->access, &who)) {
+      /* Tell the peer why, then drop it: the caller never sees it. */
+      handoff__refuse_encode(refuse, HANDOFF_EACCES);
+      handoff__px_send_frame(fd, refuse, sizeof refuse, NULL, 0, NULL, 0,
+                             handoff__deadline(0));
+      r = HANDOFF_EACCES;
+    }
+    if (r == 0) {
+      r = handoff__px_handshake(fd, hs_deadline, &lim);
+      if (r == HANDOFF_EPROTO) { /* say so: another version, or not us */
+        handoff__refuse_encode(refuse, HANDOFF_EPROTO);
+        handoff__px_send_frame(fd, refuse, sizeof refuse, NULL, 0, NULL, 0,
+                               handoff__deadline(0));
+      }
+    }
     if (r == 0)
       r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
                                  hs_deadline);
-    if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, out);
+    if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, &who, out);
     if (r == 0) return 0;
     close(fd);
     if (r == HANDOFF_ENOMEM) return r;
@@ -183,12 +227,13 @@ int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   struct sockaddr_un sa;
   handoff__limits_t lim;
+  handoff_peer_t who;
   uint64_t deadline;
   int fd, r;
 
   if (out == NULL) return handoff__err(HANDOFF_EINVAL);
   deadline = handoff__deadline(timeout_ms);
-  r = name_path(name, ".sock", 0, path, sizeof path); /* no dir: ENOENT */
+  r = name_path(name, ".sock", DIR_CONNECT, path, sizeof path); /* ENOENT */
   if (r != 0) return r;
   r = handoff__px_socket(&fd);
   if (r != 0) return r;
@@ -218,8 +263,11 @@ int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
   handoff__hello_encode(hello);
   r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
                              deadline);
-  if (r == 0) r = handoff__px_handshake(fd, deadline, &lim);
-  if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, out);
+  /* A listener that refused us may have closed before our HELLO went out:
+   * its REFUSE is still there to read. */
+  if (r == 0 || r == HANDOFF_ECLOSED) r = handoff__px_handshake(fd, deadline, &lim);
+  if (r == 0) r = handoff__px_peer_creds(fd, &who);
+  if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, &who, out);
   if (r == 0) return 0;
 fail:
   close(fd);

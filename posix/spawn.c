@@ -123,7 +123,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     r = handoff__px_err(errno);
     goto out;
   }
-  r = handoff__px_chan_new(sv[0], 0, NULL, &c);
+  r = handoff__px_chan_new(sv[0], 0, NULL, NULL, &c);
   if (r != 0) goto out;
   handoff__hello_encode(hello);
   r = handoff__px_send_frame(sv[0], hello, sizeof hello, NULL, 0, NULL, 0,
@@ -157,6 +157,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     goto out;
   }
   p->pid = pid;
+  c->who.pid = (long)pid; /* the kernel's number, not one the child sent */
   *chan = c;
   *proc = p;
   c = NULL;
@@ -186,6 +187,7 @@ int handoff_inherited(handoff_chan_t **out) {
   int type, r;
   socklen_t tl = sizeof type;
   struct stat st;
+  handoff_peer_t who;
 
   if (out == NULL) return handoff__err(HANDOFF_EINVAL);
   if (v == NULL || v[0] == '\0') return handoff__err(HANDOFF_ENOENT);
@@ -198,7 +200,9 @@ int handoff_inherited(handoff_chan_t **out) {
     return handoff__err(HANDOFF_ENOENT);
   unsetenv(ENV_NAME); /* only the first call takes it */
   r = handoff__px_setup_fd((int)fd);
-  if (r == 0) r = handoff__px_chan_new((int)fd, 0, NULL, out);
+  /* A socketpair's credentials are its creator's: the parent's. */
+  if (r == 0) r = handoff__px_peer_creds((int)fd, &who);
+  if (r == 0) r = handoff__px_chan_new((int)fd, 0, NULL, &who, out);
   if (r != 0) {
     close((int)fd);
     return r;

@@ -11,6 +11,7 @@ Suite *frame_suite(void);
 Suite *transfer_suite(void);
 Suite *rendezvous_suite(void);
 Suite *spawn_suite(void);
+Suite *hardening_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);
@@ -21,6 +22,15 @@ int helper_listen_crash(int argc, char **argv);
 int helper_count_handles(int argc, char **argv);
 int helper_inherit_twice(int argc, char **argv);
 int helper_exit_code(int argc, char **argv);
+int helper_peer_report(int argc, char **argv);
+int helper_connect_as_nobody(int argc, char **argv);
+int helper_raw_garbage(int argc, char **argv);
+int helper_raw_notsock(int argc, char **argv);
+int helper_raw_other_version(int argc, char **argv);
+int helper_sink(int argc, char **argv);
+int helper_source(int argc, char **argv);
+int helper_low_fds(int argc, char **argv);
+int helper_storm_echo(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

@@ -14,6 +14,15 @@ static const ts_helper_t helpers[] = {
     {"count-handles", helper_count_handles},
     {"inherit-twice", helper_inherit_twice},
     {"exit-code", helper_exit_code},
+    {"peer-report", helper_peer_report},
+    {"connect-as-nobody", helper_connect_as_nobody},
+    {"raw-garbage", helper_raw_garbage},
+    {"raw-notsock", helper_raw_notsock},
+    {"raw-other-version", helper_raw_other_version},
+    {"sink", helper_sink},
+    {"source", helper_source},
+    {"low-fds", helper_low_fds},
+    {"storm-echo", helper_storm_echo},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so
@@ -47,6 +56,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, transfer_suite());
   srunner_add_suite(sr, rendezvous_suite());
   srunner_add_suite(sr, spawn_suite());
+  srunner_add_suite(sr, hardening_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

@@ -314,3 +314,247 @@ int ts_has_stdio(void) {
          fcntl(2, F_GETFD) >= 0;
 #endif
 }
+
+/* ---- hardening support ------------------------------------------------- */
+
+int ts_setenv(const char *key, const char *value) {
+#ifdef _WIN32
+  return SetEnvironmentVariableA(key, value) ? 0 : -1;
+#else
+  return value != NULL ? setenv(key, value, 1) : unsetenv(key);
+#endif
+}
+
+#ifdef _WIN32
+int ts_is_root(void) { return 0; }
+int ts_drop_privileges(void) { return -1; }
+long ts_euid(void) { return -1; }
+#else
+#include <grp.h>
+int ts_is_root(void) { return geteuid() == 0; }
+int ts_drop_privileges(void) {
+  if (setgroups(0, NULL) != 0 || setgid(65534) != 0 || setuid(65534) != 0)
+    return -1;
+  return 0;
+}
+long ts_euid(void) { return (long)geteuid(); }
+#endif
+
+struct ts_raw {
+#ifdef _WIN32
+  HANDLE h;
+#else
+  int fd;
+#endif
+};
+
+#ifdef _WIN32
+ts_raw_t *ts_raw_inherited(void) {
+  char v[32];
+  ts_raw_t *r;
+  DWORD n = GetEnvironmentVariableA("HANDOFF_CHANNEL", v, sizeof v);
+  if (n == 0 || n >= sizeof v) return NULL;
+  r = malloc(sizeof *r);
+  r->h = (HANDLE)(uintptr_t)_strtoui64(v, NULL, 10);
+  SetEnvironmentVariableA("HANDOFF_CHANNEL", NULL);
+  return r;
+}
+
+ts_raw_t *ts_raw_connect(const char *name) {
+  char path[128];
+  DWORD mode = PIPE_READMODE_MESSAGE;
+  HANDLE h;
+  ts_raw_t *r;
+  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s", name);
+  h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                  0, NULL);
+  if (h == INVALID_HANDLE_VALUE) return NULL;
+  SetNamedPipeHandleState(h, &mode, NULL, NULL);
+  r = malloc(sizeof *r);
+  r->h = h;
+  return r;
+}
+
+int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
+                 const handoff_sock_t *fds, size_t nfds) {
+  OVERLAPPED ov;
+  DWORD n = 0;
+  BOOL ok;
+  (void)fds;
+  if (nfds != 0) return -1;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  ok = WriteFile(r->h, buf, (DWORD)len, &n, &ov);
+  if (!ok && GetLastError() == ERROR_IO_PENDING)
+    ok = GetOverlappedResult(r->h, &ov, &n, TRUE);
+  CloseHandle(ov.hEvent);
+  return ok && n == len ? 0 : -1;
+}
+
+int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms) {
+  OVERLAPPED ov;
+  DWORD n = 0;
+  BOOL ok;
+  int ret = -1;
+  memset(&ov, 0, sizeof ov);
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  ok = ReadFile(r->h, buf, (DWORD)cap, &n, &ov);
+  if (!ok && GetLastError() == ERROR_IO_PENDING) {
+    if (WaitForSingleObject(ov.hEvent, (DWORD)timeout_ms) != WAIT_OBJECT_0) {
+      CancelIoEx(r->h, &ov);
+    }
+    ok = GetOverlappedResult(r->h, &ov, &n, TRUE);
+  }
+  if (ok)
+    ret = (int)n;
+  else if (GetLastError() == ERROR_BROKEN_PIPE ||
+           GetLastError() == ERROR_PIPE_NOT_CONNECTED)
+    ret = 0;
+  CloseHandle(ov.hEvent);
+  return ret;
+}
+
+void ts_raw_close(ts_raw_t *r) {
+  if (r == NULL) return;
+  CloseHandle(r->h);
+  free(r);
+}
+
+int ts_raw_fds_supported(void) { return 0; }
+int ts_signal_storm_start(void) { return -1; }
+void ts_signal_storm_stop(void) {}
+int ts_limit_descriptors(long room) {
+  (void)room;
+  return -1;
+}
+void ts_restore_descriptor_limit(void) {}
+#else
+#include <errno.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+
+ts_raw_t *ts_raw_inherited(void) {
+  const char *v = getenv("HANDOFF_CHANNEL");
+  ts_raw_t *r;
+  if (v == NULL) return NULL;
+  r = malloc(sizeof *r);
+  r->fd = atoi(v);
+  fcntl(r->fd, F_SETFD, FD_CLOEXEC);
+  unsetenv("HANDOFF_CHANNEL");
+  return r;
+}
+
+ts_raw_t *ts_raw_connect(const char *name) {
+  struct sockaddr_un sa;
+  const char *dir = getenv("HANDOFF_DIR");
+  const char *tmp = getenv("TMPDIR");
+  ts_raw_t *r;
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return NULL;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (dir != NULL && dir[0] != '\0')
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s.sock", dir, name);
+  else
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/handoff-%lu/%s.sock",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+             (unsigned long)geteuid(), name);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    close(fd);
+    return NULL;
+  }
+  r = malloc(sizeof *r);
+  r->fd = fd;
+  return r;
+}
+
+int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
+                 const handoff_sock_t *fds, size_t nfds) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int) * 128)];
+  } ctl;
+  struct iovec iov;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  iov.iov_base = (void *)buf;
+  iov.iov_len = len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (nfds > 0) {
+    struct cmsghdr *cm;
+    if (nfds > 128) return -1;
+    memset(&ctl, 0, sizeof ctl);
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  return sendmsg(r->fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+}
+
+int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms) {
+  struct pollfd p;
+  p.fd = r->fd;
+  p.events = POLLIN;
+  if (poll(&p, 1, timeout_ms) <= 0) return -1;
+  return (int)recv(r->fd, buf, cap, MSG_DONTWAIT);
+}
+
+void ts_raw_close(ts_raw_t *r) {
+  if (r == NULL) return;
+  close(r->fd);
+  free(r);
+}
+
+int ts_raw_fds_supported(void) { return 1; }
+
+static volatile sig_atomic_t storm_hits;
+static void on_alarm(int sig) {
+  (void)sig;
+  storm_hits++;
+}
+
+int ts_signal_storm_start(void) {
+  struct sigaction sa;
+  struct itimerval it;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm; /* no SA_RESTART: calls see EINTR */
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGALRM, &sa, NULL) != 0) return -1;
+  it.it_interval.tv_sec = 0;
+  it.it_interval.tv_usec = 100;
+  it.it_value = it.it_interval;
+  return setitimer(ITIMER_REAL, &it, NULL);
+}
+
+void ts_signal_storm_stop(void) {
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  setitimer(ITIMER_REAL, &it, NULL);
+  signal(SIGALRM, SIG_IGN);
+}
+
+static struct rlimit saved_limit;
+int ts_limit_descriptors(long room) {
+  struct rlimit rl;
+  long open_now = ts_handle_count();
+  if (getrlimit(RLIMIT_NOFILE, &saved_limit) != 0) return -1;
+  rl = saved_limit;
+  /* Descriptor numbers, not counts, are limited: stay above the highest. */
+  rl.rlim_cur = (rlim_t)(open_now + room);
+  {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC), highest = fd;
+    if (fd >= 0) close(fd);
+    if ((rlim_t)highest + (rlim_t)room > rl.rlim_cur)
+      rl.rlim_cur = (rlim_t)(highest + room);
+  }
+  return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+void ts_restore_descriptor_limit(void) { setrlimit(RLIMIT_NOFILE, &saved_limit); }
+#endif

@@ -79,3 +79,38 @@ void ts_helper_fail(const char *file, int line, const char *what);
 
 /* 1 if stdin, stdout and stderr are open handles. */
 int ts_has_stdio(void);
+
+/* ---- for the hardening cases ------------------------------------------- */
+
+/* Set (or with value NULL, remove) an environment variable. */
+int ts_setenv(const char *key, const char *value);
+/* 1 when running as root (POSIX); Windows: 0. */
+int ts_is_root(void);
+/* Become the unprivileged user 65534 ("nobody"); -1 where impossible. */
+int ts_drop_privileges(void);
+long ts_euid(void);
+
+/* A channel's raw transport, below the library: to write what a broken or
+ * hostile peer would. */
+typedef struct ts_raw ts_raw_t;
+/* The channel inherited from handoff_spawn, taken raw. */
+ts_raw_t *ts_raw_inherited(void);
+/* Connect to a listener's name raw, without any handshake. */
+ts_raw_t *ts_raw_connect(const char *name);
+/* Write one record; fds only where ts_raw_fds_supported(). */
+int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
+                 const handoff_sock_t *fds, size_t nfds);
+/* Read one record; bytes read, 0 at end of stream, -1 on error/timeout. */
+int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms);
+void ts_raw_close(ts_raw_t *r);
+/* 1 if descriptors travel beside the bytes (POSIX SCM_RIGHTS). */
+int ts_raw_fds_supported(void);
+
+/* A SIGALRM every 100 us, without SA_RESTART; -1 where there are no
+ * signals (Windows). */
+int ts_signal_storm_start(void);
+void ts_signal_storm_stop(void);
+/* Lower the soft descriptor limit to the open count plus room; -1 where
+ * there is no such limit (Windows).  ts_restore_descriptor_limit undoes. */
+int ts_limit_descriptors(long room);
+void ts_restore_descriptor_limit(void);
