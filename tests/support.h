@@ -113,4 +113,8 @@ void ts_signal_storm_stop(void);
 /* Lower the soft descriptor limit to the open count plus room; -1 where
  * there is no such limit (Windows).  ts_restore_descriptor_limit undoes. */
 int ts_limit_descriptors(long room);
+/* 1 where ts_limit_descriptors works: POSIX, and not under valgrind (which
+ * keeps its own descriptor table; scripts/test sets
+ * HANDOFF_TEST_UNDER_VALGRIND=1 there). */
+int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
