@@ -1,0 +1,136 @@
+/* Soak: hand N sockets (default 1,000,000) from one parent to 4 workers,
+ * 8 per message, round robin.  Each worker checks and closes every socket
+ * and reports what it got and whether its own descriptor/handle count came
+ * back to where it started.  Prints sockets lost and handles leaked on
+ * both sides (both must be 0); exits 0 only then.
+ *   soak [N]          (./scripts/soak [--windows] [N]) */
+#include <handoff.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _WIN32
+#include <windows.h>
+static long handles(void) {
+  DWORD n = 0;
+  GetProcessHandleCount(GetCurrentProcess(), &n);
+  return (long)n;
+}
+static void net_init(void) {
+  WSADATA w;
+  WSAStartup(MAKEWORD(2, 2), &w);
+}
+#else
+#include <dirent.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#define closesocket close
+static long handles(void) {
+  long n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  struct dirent *e;
+  if (d == NULL) return -1;
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n - 1;
+}
+static void net_init(void) {}
+#endif
+
+#define WORKERS 4
+#define PER_MSG 8
+
+static int is_socket(handoff_sock_t s) {
+  int type = 0;
+#ifdef _WIN32
+  int len = sizeof type;
+#else
+  socklen_t len = sizeof type;
+#endif
+  return getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
+}
+
+static int worker(void) {
+  handoff_chan_t *c;
+  long got = 0, bad = 0, before;
+  char msg[64];
+  int r;
+  if (handoff_inherited(&c) != 0) return 2;
+  before = handles();
+  for (;;) {
+    handoff_sock_t s[PER_MSG];
+    size_t n = PER_MSG, len = sizeof msg, i;
+    r = handoff_recv(c, s, &n, msg, &len, 60000);
+    if (r != 0) break;
+    if (len == 4 && memcmp(msg, "done", 4) == 0) break;
+    for (i = 0; i < n; i++) {
+      if (!is_socket(s[i])) bad++;
+      closesocket(s[i]);
+    }
+    got += (long)n;
+  }
+  snprintf(msg, sizeof msg, "%ld %ld %ld", got, bad, handles() - before);
+  handoff_send(c, NULL, 0, msg, strlen(msg) + 1, 60000);
+  handoff_close(c);
+  return r == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  handoff_chan_t *c[WORKERS];
+  handoff_proc_t *p[WORKERS];
+  handoff_sock_t s[PER_MSG];
+  const char *wargv[3];
+  long total = argc > 1 ? atol(argv[1]) : 1000000L, sent = 0, got = 0, bad = 0,
+       worker_leaks = 0, before, i;
+  int r, k, code, status = 0;
+
+  net_init();
+  if (argc > 1 && strcmp(argv[1], "worker") == 0) return worker();
+  if (total <= 0) total = 1000000L;
+  before = handles();
+  for (k = 0; k < PER_MSG; k++) s[k] = socket(AF_INET, SOCK_DGRAM, 0);
+  wargv[0] = argv[0];
+  wargv[1] = "worker";
+  wargv[2] = NULL;
+  for (k = 0; k < WORKERS; k++)
+    if ((r = handoff_spawn(wargv, &c[k], &p[k])) != 0) {
+      fprintf(stderr, "soak: spawn: %s\n", handoff_strerror(r));
+      return 1;
+    }
+  for (i = 0; sent < total; i++) {
+    size_t n = total - sent < PER_MSG ? (size_t)(total - sent) : PER_MSG;
+    r = handoff_send(c[i % WORKERS], s, n, "s", 1, 60000);
+    if (r != 0) {
+      fprintf(stderr, "soak: send: %s\n", handoff_strerror(r));
+      status = 1;
+      break;
+    }
+    sent += (long)n;
+  }
+  for (k = 0; k < WORKERS; k++) {
+    char msg[64];
+    size_t len = sizeof msg;
+    long g = 0, b = 0, l = 0;
+    handoff_send(c[k], NULL, 0, "done", 4, 60000);
+    if (handoff_recv(c[k], NULL, NULL, msg, &len, 60000) == 0 &&
+        sscanf(msg, "%ld %ld %ld", &g, &b, &l) == 3) {
+      got += g;
+      bad += b;
+      worker_leaks += l;
+    } else {
+      status = 1;
+    }
+    handoff_close(c[k]);
+    if (handoff_wait(p[k], 60000, &code) != 0 || code != 0) status = 1;
+  }
+  for (k = 0; k < PER_MSG; k++) closesocket(s[k]);
+  printf("sockets sent: %ld, received: %ld, lost: %ld, not sockets: %ld\n",
+         sent, got, sent - got, bad);
+  printf("handles leaked: parent %ld, workers %ld\n", handles() - before,
+         worker_leaks);
+  if (sent != total || got != sent || bad != 0 || handles() != before ||
+      worker_leaks != 0)
+    status = 1;
+  return status;
+}
