@@ -1,0 +1,110 @@
+/* What the Windows backend's files share: the object layouts and the
+ * handoff__win_* helpers.  Internal; never installed. */
+#ifndef HANDOFF_WIN32_INTERNAL_H
+#define HANDOFF_WIN32_INTERNAL_H
+
+/* Windows 7: WSA_FLAG_NO_HANDLE_INHERIT, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+ * GetNamedPipe{Client,Server}ProcessId, InitOnceExecuteOnce. */
+#ifndef _WIN32_WINNT
+#define _WIN32_WINNT 0x0601
+#endif
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+
+#include <winsock2.h>
+#include <windows.h>
+
+/* lib/internal.h; spelled out so it is not this file found again. */
+#include "../lib/internal.h"
+
+/* One WSAPROTOCOL_INFOW on the wire: raw bytes, no pointers inside, so the
+ * same 628 bytes on x86 and x64. */
+#define HANDOFF__WIN_INFO_SIZE ((size_t)sizeof(WSAPROTOCOL_INFOW))
+typedef char handoff__win_info_size_is_628[
+    sizeof(WSAPROTOCOL_INFOW) == 628 ? 1 : -1];
+
+/* The largest frame: header, HANDOFF_MAX_SOCKS infos, HANDOFF_MAX_DATA. */
+#define HANDOFF__WIN_MAX_FRAME                                               \
+  (HANDOFF__HDR_SIZE + HANDOFF_MAX_SOCKS * 628 + HANDOFF_MAX_DATA)
+
+struct handoff_chan {
+  HANDLE pipe;            /* message-mode named pipe, overlapped */
+  DWORD peer_pid;         /* the pipe peer as the OS reports it */
+  handoff__limits_t peer; /* its limits; ours until its HELLO is seen */
+  int need_hello;         /* spawned channel: peer's HELLO not yet read */
+  volatile LONG failed;   /* sticky HANDOFF_EPROTO once the peer misbehaved */
+
+  /* Send side: one buffer for a whole frame, one event. */
+  HANDLE wev;
+  OVERLAPPED wov;
+  unsigned char *wbuf;
+
+  /* Receive side: at most one ReadFile pending into rbuf. */
+  HANDLE rev;
+  OVERLAPPED rov;
+  unsigned char *rbuf;
+  int rpending;
+
+  /* A message kept after ETOOBIG: rebuilt sockets, payload in rbuf. */
+  int held;
+  size_t held_nsocks;
+  size_t held_len;
+  size_t held_off;
+  SOCKET held_socks[HANDOFF_MAX_SOCKS];
+};
+
+enum { HANDOFF__WIN_IDLE, HANDOFF__WIN_PENDING, HANDOFF__WIN_CONNECTED };
+
+struct handoff_listener {
+  WCHAR path[128];         /* \\.\pipe\handoff-<name> */
+  PSECURITY_DESCRIPTOR sd; /* owner + SYSTEM, LocalFree'd */
+  HANDLE mutex;            /* Local\handoff-<name>: the name is ours */
+  HANDLE inst;             /* the instance waiting for a client, or NULL */
+  int state;               /* HANDOFF__WIN_IDLE / _PENDING / _CONNECTED */
+  HANDLE ev;
+  OVERLAPPED ov;
+  handoff_chan_t *hs;      /* a connected client mid-handshake, or NULL */
+  uint64_t hs_deadline;    /* when that client's handshake time is up */
+};
+
+struct handoff_proc {
+  HANDLE h;
+  DWORD pid;
+};
+
+/* ---- error.c ----------------------------------------------------------- */
+
+/* Translate a GetLastError/WSAGetLastError code, record it for
+ * handoff_last_oserror(), return the HANDOFF_E* code. */
+int handoff__win_err(DWORD oserr);
+
+/* ---- chan.c ------------------------------------------------------------ */
+
+/* WSAStartup, once per process (retried if it failed).  0 or an error. */
+int handoff__win_wsa_init(void);
+/* DWORD milliseconds for WaitForSingleObject until deadline. */
+DWORD handoff__win_wait_ms(uint64_t deadline);
+/* A channel around pipe (not closed on failure: the caller still owns it).
+ * need_hello is 0, peer limits are ours. */
+int handoff__win_chan_new(HANDLE pipe, DWORD peer_pid, handoff_chan_t **out);
+/* Write one whole frame by the deadline.  0, ETIMEDOUT, ECLOSED, ESYS. */
+int handoff__win_write(handoff_chan_t *c, const void *buf, size_t n,
+                       uint64_t deadline);
+/* Read one whole frame into c->rbuf by the deadline (a pending read stays
+ * pending on ETIMEDOUT).  0 and *got, ETIMEDOUT, ECLOSED, EPROTO (frame too
+ * large: channel failed), ESYS. */
+int handoff__win_read(handoff_chan_t *c, uint64_t deadline, DWORD *got);
+/* A frame of got bytes in c->rbuf is being rejected: import and close the
+ * socket infos it carries (under Wine each one is already a handle here). */
+void handoff__win_discard(handoff_chan_t *c, DWORD got);
+/* Send our HELLO frame by the deadline. */
+int handoff__win_send_hello(handoff_chan_t *c, uint64_t deadline);
+
+/* ---- listen.c ---------------------------------------------------------- */
+
+/* "D:P(A;;GA;;;SY)(A;;GA;;;<our user SID>)" as a security descriptor;
+ * free with LocalFree. */
+int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out);
+
+#endif /* HANDOFF_WIN32_INTERNAL_H */

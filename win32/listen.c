@@ -1,0 +1,333 @@
+/* Rendezvous by name: the named pipe \\.\pipe\handoff-<name>, kept
+ * exclusive by the named mutex Local\handoff-<name>, and the HELLO
+ * handshake on both sides. */
+#include "internal.h"
+
+#include <sddl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIPE_PREFIX L"\\\\.\\pipe\\handoff-"
+#define MUTEX_PREFIX L"Local\\handoff-"
+/* How long one client may take to send its HELLO before accept drops it. */
+#define HELLO_WAIT_MS 5000
+/* Longest single WaitNamedPipeW while all instances are busy. */
+#define BUSY_WAIT_MS 50
+
+/* prefix + name (already checked: ASCII, at most HANDOFF_MAX_NAME). */
+static void wide_name(WCHAR *out, const WCHAR *prefix, const char *name) {
+  size_t i = 0, j;
+  for (; prefix[i] != 0; i++) out[i] = prefix[i];
+  for (j = 0; name[j] != '\0'; j++) out[i++] = (WCHAR)(unsigned char)name[j];
+  out[i] = 0;
+}
+
+static WCHAR *wappend(WCHAR *p, const WCHAR *s) {
+  while (*s != 0) *p++ = *s++;
+  *p = 0;
+  return p;
+}
+
+int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out) {
+  union {
+    TOKEN_USER user;
+    unsigned char buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  } tu;
+  WCHAR sddl[64 + 256], *p;
+  LPWSTR sid = NULL;
+  HANDLE tok;
+  DWORD n, err = 0;
+
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
+    return handoff__win_err(GetLastError());
+  if (!GetTokenInformation(tok, TokenUser, &tu, sizeof(tu), &n))
+    err = GetLastError();
+  CloseHandle(tok);
+  if (err != 0) return handoff__win_err(err);
+  if (!ConvertSidToStringSidW(tu.user.User.Sid, &sid))
+    return handoff__win_err(GetLastError());
+  if (lstrlenW(sid) > 200) {
+    LocalFree(sid);
+    return handoff__err(HANDOFF_ESYS);
+  }
+  /* Protected DACL: SYSTEM and our own user, nobody else. */
+  p = wappend(sddl, L"D:P(A;;GA;;;SY)(A;;GA;;;");
+  p = wappend(p, sid);
+  wappend(p, L")");
+  LocalFree(sid);
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
+          sddl, SDDL_REVISION_1, out, NULL))
+    return handoff__win_err(GetLastError());
+  return 0;
+}
+
+/* ---- Listener ---------------------------------------------------------- */
+
+/* Create an instance and start its ConnectNamedPipe. */
+static int new_instance(handoff_listener_t *l, int first) {
+  SECURITY_ATTRIBUTES sa;
+  DWORD err, flags = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED;
+  HANDLE h;
+
+  /* Wine ignores FILE_FLAG_FIRST_PIPE_INSTANCE; the mutex covers it. */
+  if (first) flags |= FILE_FLAG_FIRST_PIPE_INSTANCE;
+  sa.nLength = sizeof(sa);
+  sa.lpSecurityDescriptor = l->sd;
+  sa.bInheritHandle = FALSE;
+  h = CreateNamedPipeW(l->path, flags,
+                       PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
+                           PIPE_REJECT_REMOTE_CLIENTS,
+                       PIPE_UNLIMITED_INSTANCES, HANDOFF__WIN_MAX_FRAME,
+                       HANDOFF__WIN_MAX_FRAME, 0, &sa);
+  if (h == INVALID_HANDLE_VALUE) {
+    err = GetLastError();
+    if (first && (err == ERROR_ACCESS_DENIED || err == ERROR_PIPE_BUSY))
+      return handoff__oserr((int)err, HANDOFF_EADDRINUSE);
+    return handoff__win_err(err);
+  }
+  ResetEvent(l->ev);
+  memset(&l->ov, 0, sizeof(l->ov));
+  l->ov.hEvent = l->ev;
+  l->inst = h;
+  l->state = HANDOFF__WIN_CONNECTED;
+  if (ConnectNamedPipe(h, &l->ov)) return 0;
+  err = GetLastError();
+  switch (err) {
+  case ERROR_IO_PENDING:
+    l->state = HANDOFF__WIN_PENDING;
+    return 0;
+  case ERROR_PIPE_CONNECTED:
+  case ERROR_NO_DATA: /* came and went: the handshake read will drop it */
+    return 0;
+  default:
+    CloseHandle(h);
+    l->inst = NULL;
+    l->state = HANDOFF__WIN_IDLE;
+    return handoff__win_err(err);
+  }
+}
+
+static void drop_instance(handoff_listener_t *l) {
+  DWORD n;
+  if (l->inst == NULL) return;
+  if (l->state == HANDOFF__WIN_PENDING) {
+    CancelIoEx(l->inst, &l->ov);
+    GetOverlappedResult(l->inst, &l->ov, &n, TRUE);
+  }
+  CloseHandle(l->inst);
+  l->inst = NULL;
+  l->state = HANDOFF__WIN_IDLE;
+}
+
+/* Wait until l->inst has a client.  On timeout the ConnectNamedPipe stays
+ * pending, so a client arriving later is not lost. */
+static int wait_client(handoff_listener_t *l, uint64_t deadline) {
+  DWORD n, w, err;
+  int r;
+  if (l->inst == NULL) {
+    r = new_instance(l, 0);
+    if (r != 0) return r;
+  }
+  if (l->state == HANDOFF__WIN_CONNECTED) return 0;
+  w = WaitForSingleObject(l->ev, handoff__win_wait_ms(deadline));
+  if (w == WAIT_TIMEOUT) return handoff__err(HANDOFF_ETIMEDOUT);
+  if (w != WAIT_OBJECT_0) return handoff__win_err(GetLastError());
+  err = GetOverlappedResult(l->inst, &l->ov, &n, FALSE) ? 0 : GetLastError();
+  if (err == 0 || err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA) {
+    l->state = HANDOFF__WIN_CONNECTED;
+    return 0;
+  }
+  l->state = HANDOFF__WIN_IDLE; /* over, failed: the next call makes anew */
+  CloseHandle(l->inst);
+  l->inst = NULL;
+  return handoff__win_err(err);
+}
+
+int handoff_listen(const char *name, handoff_listener_t **out) {
+  handoff_listener_t *l;
+  SECURITY_ATTRIBUTES sa;
+  WCHAR mname[32 + HANDOFF_MAX_NAME];
+  DWORD err;
+  int r;
+
+  if (handoff__check_name(name) != 0 || out == NULL)
+    return handoff__err(HANDOFF_EINVAL);
+  l = calloc(1, sizeof(*l));
+  if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
+  wide_name(l->path, PIPE_PREFIX, name);
+  wide_name(mname, MUTEX_PREFIX, name);
+  r = handoff__win_sd_create(&l->sd);
+  if (r != 0) goto fail;
+
+  /* The mutex exists while its creator lives (even if it crashes), so it
+   * is the name's lock; its DACL keeps other users from taking it. */
+  sa.nLength = sizeof(sa);
+  sa.lpSecurityDescriptor = l->sd;
+  sa.bInheritHandle = FALSE;
+  SetLastError(0);
+  l->mutex = CreateMutexW(&sa, FALSE, mname);
+  err = GetLastError();
+  if (l->mutex == NULL) {
+    r = err == ERROR_ACCESS_DENIED ? handoff__oserr((int)err, HANDOFF_EADDRINUSE)
+                                   : handoff__win_err(err);
+    goto fail;
+  }
+  if (err == ERROR_ALREADY_EXISTS) {
+    r = handoff__oserr((int)err, HANDOFF_EADDRINUSE);
+    goto fail;
+  }
+  l->ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (l->ev == NULL) {
+    r = handoff__win_err(GetLastError());
+    goto fail;
+  }
+  /* Listening from now on: clients may connect before the first accept. */
+  r = new_instance(l, 1);
+  if (r != 0) goto fail;
+  *out = l;
+  return 0;
+
+fail:
+  handoff_listener_close(l);
+  return r;
+}
+
+int handoff_accept(handoff_listener_t *l, int timeout_ms,
+                   handoff_chan_t **out) {
+  unsigned char refuse[HANDOFF__REFUSE_FRAME];
+  handoff__limits_t lim;
+  handoff_chan_t *c;
+  uint64_t deadline, until;
+  DWORD got, pid;
+  HANDLE h;
+  int r;
+
+  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  deadline = handoff__deadline(timeout_ms);
+  for (;;) {
+    if (l->hs == NULL) {
+      r = wait_client(l, deadline);
+      if (r != 0) return r;
+      h = l->inst;
+      l->inst = NULL;
+      l->state = HANDOFF__WIN_IDLE;
+      /* The next instance first, so concurrent clients never find the name
+       * missing.  If it fails, the next wait_client tries again. */
+      (void)new_instance(l, 0);
+      if (!GetNamedPipeClientProcessId(h, &pid)) {
+        CloseHandle(h);
+        continue;
+      }
+      r = handoff__win_chan_new(h, pid, &l->hs);
+      if (r != 0) {
+        CloseHandle(h);
+        return r;
+      }
+      l->hs_deadline = handoff__deadline(HELLO_WAIT_MS);
+    }
+
+    until = l->hs_deadline < deadline ? l->hs_deadline : deadline;
+    r = handoff__win_read(l->hs, until, &got);
+    /* Our caller's time is up, not the client's: it keeps its place (and
+     * its pending read) for the next accept. */
+    if (r == HANDOFF_ETIMEDOUT && handoff__now_ms() < l->hs_deadline)
+      return r;
+    if (r == 0) {
+      r = handoff__handshake_parse(l->hs->rbuf, got, &lim);
+      if (r != 0) handoff__win_discard(l->hs, got);
+    }
+    if (r == HANDOFF_EPROTO) { /* say so: another version, or not us */
+      handoff__refuse_encode(refuse, HANDOFF_EPROTO);
+      handoff__win_write(l->hs, refuse, sizeof(refuse), handoff__deadline(0));
+    }
+    /* Hardening goes here: check the client's user SID (for example
+     * ImpersonateNamedPipeClient + OpenThreadToken, or OpenProcessToken of
+     * l->hs->peer_pid) against ours; on mismatch write a frame from
+     * handoff__refuse_encode(HANDOFF_EACCES) and drop the client. */
+    if (r == 0) {
+      l->hs->peer = lim;
+      r = handoff__win_send_hello(l->hs, l->hs_deadline);
+    }
+    c = l->hs;
+    l->hs = NULL;
+    if (r == 0) {
+      *out = c;
+      return 0;
+    }
+    handoff_close(c); /* failed the handshake: never returned */
+  }
+}
+
+void handoff_listener_close(handoff_listener_t *l) {
+  if (l == NULL) return;
+  /* Pipe instances first, the mutex last: once the name is free again no
+   * instance of ours is left to collide with a new listener. */
+  drop_instance(l);
+  if (l->hs != NULL) handoff_close(l->hs);
+  if (l->ev != NULL) CloseHandle(l->ev);
+  if (l->mutex != NULL) CloseHandle(l->mutex);
+  if (l->sd != NULL) LocalFree(l->sd);
+  free(l);
+}
+
+/* ---- Client ------------------------------------------------------------ */
+
+int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
+  WCHAR path[32 + HANDOFF_MAX_NAME];
+  handoff__limits_t lim;
+  handoff_chan_t *c;
+  uint64_t deadline;
+  DWORD err, got, pid, mode = PIPE_READMODE_MESSAGE;
+  HANDLE h;
+  int r, ms;
+
+  if (handoff__check_name(name) != 0 || out == NULL)
+    return handoff__err(HANDOFF_EINVAL);
+  wide_name(path, PIPE_PREFIX, name);
+  deadline = handoff__deadline(timeout_ms);
+  for (;;) {
+    h = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                    FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
+                        SECURITY_IDENTIFICATION,
+                    NULL);
+    if (h != INVALID_HANDLE_VALUE) break;
+    err = GetLastError();
+    if (err != ERROR_PIPE_BUSY) return handoff__win_err(err);
+    /* Every instance taken: the listener makes the next one shortly. */
+    ms = handoff__remaining(deadline);
+    if (ms == 0) return handoff__oserr((int)err, HANDOFF_ETIMEDOUT);
+    if (!WaitNamedPipeW(path, ms < 0 || ms > BUSY_WAIT_MS ? BUSY_WAIT_MS
+                                                           : (DWORD)ms))
+      Sleep(1);
+  }
+  if (!SetNamedPipeHandleState(h, &mode, NULL, NULL) ||
+      !GetNamedPipeServerProcessId(h, &pid)) {
+    r = handoff__win_err(GetLastError());
+    CloseHandle(h);
+    return r;
+  }
+  r = handoff__win_chan_new(h, pid, &c);
+  if (r != 0) {
+    CloseHandle(h);
+    return r;
+  }
+  r = handoff__win_send_hello(c, deadline);
+  /* A listener that refused us may have closed before our HELLO went in:
+   * its REFUSE is still there to read. */
+  if (r == 0 || r == HANDOFF_ECLOSED) r = handoff__win_read(c, deadline, &got);
+  if (r == 0) {
+    /* HELLO, or the listener's REFUSE with its reason. */
+    r = handoff__handshake_parse(c->rbuf, got, &lim);
+    if (r != 0) {
+      handoff__win_discard(c, got);
+      r = handoff__err(r);
+    }
+  }
+  if (r != 0) {
+    handoff_close(c);
+    return r;
+  }
+  c->peer = lim;
+  *out = c;
+  return 0;
+}
