@@ -28,6 +28,7 @@ static const ts_helper_t helpers[] = {
 /* Touch every lazily initialised part of the OS and the library once, so
  * that the handle counts of the first case are not disturbed by them. */
 static void warm_up(void) {
+  handoff_listener_t *l;
   handoff_chan_t *c = NULL;
   handoff_proc_t *p = NULL;
   handoff_sock_t s;
@@ -37,10 +38,12 @@ static void warm_up(void) {
     ts_reap(p);
   }
   handoff_connect("no-such-name-warm-up", 0, &c);
+  if (handoff_listen("warm-up", &l) == 0) handoff_listener_close(l);
   s = ts_tcp_listener(TS_AF_INET, &port);
   if (s != HANDOFF_INVALID_SOCK) ts_close_sock(s);
   s = ts_tcp_listener(TS_AF_INET6, &port);
   if (s != HANDOFF_INVALID_SOCK) ts_close_sock(s);
+  ts_warm_process();
 }
 
 int main(int argc, char **argv) {

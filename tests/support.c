@@ -44,11 +44,52 @@ void ts_init(const char *argv0) {
 #endif
 }
 
+#ifdef _WIN32
+/* Wine 8's GetProcessHandleCount succeeds with a count of 0: count this
+ * process's entries of NtQuerySystemInformation(SystemHandleInformation)
+ * there instead. */
+typedef struct {
+  ULONG pid;
+  BYTE type, flags;
+  USHORT handle;
+  PVOID object;
+  ACCESS_MASK access;
+} ts_handle_entry;
+typedef struct {
+  ULONG count;
+  ts_handle_entry h[1];
+} ts_handle_info;
+typedef LONG(NTAPI *ts_qsi_fn)(ULONG, PVOID, ULONG, PULONG);
+
+static long system_handle_count(void) {
+  ts_qsi_fn q = (ts_qsi_fn)(void (*)(void))GetProcAddress(
+      GetModuleHandleA("ntdll.dll"), "NtQuerySystemInformation");
+  ULONG size = 1 << 16, need = 0, i;
+  ts_handle_info *info;
+  long n = 0;
+  LONG st;
+  if (q == NULL) return -1;
+  for (;;) {
+    info = malloc(size);
+    if (info == NULL) return -1;
+    st = q(16 /* SystemHandleInformation */, info, size, &need);
+    if (st != (LONG)0xC0000004L) break; /* STATUS_INFO_LENGTH_MISMATCH */
+    free(info);
+    size *= 2;
+  }
+  if (st == 0)
+    for (i = 0; i < info->count; i++)
+      if (info->h[i].pid == GetCurrentProcessId()) n++;
+  free(info);
+  return st == 0 ? n : -1;
+}
+#endif
+
 long ts_handle_count(void) {
 #ifdef _WIN32
   DWORD n = 0;
-  GetProcessHandleCount(GetCurrentProcess(), &n);
-  return (long)n;
+  if (GetProcessHandleCount(GetCurrentProcess(), &n) && n != 0) return (long)n;
+  return system_handle_count();
 #else
   long n = 0;
   DIR *d = opendir("/proc/self/fd");
@@ -58,6 +99,49 @@ long ts_handle_count(void) {
     if (e->d_name[0] != '.') n++;
   closedir(d);
   return n - 1; /* the directory's own descriptor */
+#endif
+}
+
+void ts_warm_process(void) {
+#ifdef _WIN32
+  int port;
+  char b;
+  handoff_sock_t u = ts_udp_bound(TS_AF_INET, &port);
+  HANDLE m = CreateMutexA(NULL, FALSE, "Local\\handoff-warm-up");
+  WSAPROTOCOL_INFOW info;
+  long last = -1, now;
+  int same = 0, i;
+  if (u != HANDOFF_INVALID_SOCK) {
+    ts_udp_send_to(u, TS_AF_INET, port, "w", 1);
+    recv(u, &b, 1, 0); /* a blocking call on this thread */
+    /* The import path a received socket takes. */
+    if (WSADuplicateSocketW(u, GetCurrentProcessId(), &info) == 0) {
+      SOCKET d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                            FROM_PROTOCOL_INFO, &info, 0,
+                            WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+      if (d != INVALID_SOCKET) closesocket(d);
+    }
+    closesocket(u);
+  }
+  { /* and a TCP accept, send and recv */
+    handoff_sock_t sv[2];
+    char t;
+    if (ts_tcp_pair(TS_AF_INET, sv) == 0) {
+      send(sv[0], "w", 1, 0);
+      recv(sv[1], &t, 1, 0);
+      closesocket(sv[0]);
+      closesocket(sv[1]);
+    }
+  }
+  if (m != NULL) CloseHandle(m);
+  /* Wine's start-up leaves transient handles that go away on their own:
+   * wait until the count holds still. */
+  for (i = 0; i < 100 && same < 3; i++) {
+    now = ts_handle_count();
+    same = now == last ? same + 1 : 0;
+    last = now;
+    Sleep(5);
+  }
 #endif
 }
 
@@ -421,6 +505,7 @@ void ts_raw_close(ts_raw_t *r) {
 }
 
 int ts_raw_fds_supported(void) { return 0; }
+long ts_orphans_per_killed_send(long n) { return n; }
 int ts_signal_storm_start(void) { return -1; }
 void ts_signal_storm_stop(void) {}
 int ts_limit_descriptors(long room) {
@@ -513,6 +598,10 @@ void ts_raw_close(ts_raw_t *r) {
 }
 
 int ts_raw_fds_supported(void) { return 1; }
+long ts_orphans_per_killed_send(long n) {
+  (void)n;
+  return 0;
+}
 
 static volatile sig_atomic_t storm_hits;
 static void on_alarm(int sig) {

@@ -14,6 +14,10 @@
 #define TS_TIMEOUT_MS 10000
 
 void ts_init(const char *argv0);
+/* Create once what the OS creates on first use (Windows: a thread's event
+ * for blocking socket calls, the object directory), so that handle counts
+ * taken afterwards are not disturbed by it. */
+void ts_warm_process(void);
 /* Open descriptors (/proc/self/fd) or handles (GetProcessHandleCount). */
 long ts_handle_count(void);
 long ts_getpid(void);
@@ -105,6 +109,12 @@ int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms);
 void ts_raw_close(ts_raw_t *r);
 /* 1 if descriptors travel beside the bytes (POSIX SCM_RIGHTS). */
 int ts_raw_fds_supported(void);
+
+/* Handles a sender killed mid-send can leave in the receiver unseen:
+ * Windows' WSADuplicateSocketW puts the socket into the peer before the
+ * pipe write that would tell it; if the sender dies in between, nobody can
+ * name those handles.  0 on POSIX (SCM_RIGHTS is atomic with the data). */
+long ts_orphans_per_killed_send(long socks_per_message);
 
 /* A SIGALRM every 100 us, without SA_RESTART; -1 where there are no
  * signals (Windows). */

@@ -456,7 +456,11 @@ START_TEST(test_sender_killed_mid_stream_leaves_no_partial_message) {
   ck_assert(r == HANDOFF_ECLOSED || r == HANDOFF_EPROTO);
   for (i = 0; i < 2; i++) ck_assert_int_eq(handoff_recv(c, NULL, NULL, NULL, NULL, 0), r);
   handoff_close(c);
-  LEAK_END();
+  /* POSIX: exactly what we had.  Windows: the killed sender may have
+   * duplicated one message's sockets into us before the write that would
+   * have named them (ts_orphans_per_killed_send says why); never more. */
+  ck_assert_int_ge(ts_handle_count(), leak_base_);
+  ck_assert_int_le(ts_handle_count(), leak_base_ + ts_orphans_per_killed_send(2));
 }
 END_TEST
 

@@ -101,7 +101,7 @@ START_TEST(test_listener_serves_clients_at_once_and_one_after_another) {
   handoff_listener_t *l;
   handoff_chan_t *c[5];
   handoff_proc_t *p[5];
-  char id[4];
+  char id[16];
   unsigned seen = 0;
   int i;
   LEAK_BEGIN();

@@ -28,9 +28,13 @@ typedef char handoff__win_info_size_is_628[
 #define HANDOFF__WIN_MAX_FRAME                                               \
   (HANDOFF__HDR_SIZE + HANDOFF_MAX_SOCKS * 628 + HANDOFF_MAX_DATA)
 
+/* A SID string's room, as handoff_peer_t.sid. */
+#define HANDOFF__WIN_SID_MAX 192
+
 struct handoff_chan {
   HANDLE pipe;            /* message-mode named pipe, overlapped */
   DWORD peer_pid;         /* the pipe peer as the OS reports it */
+  char peer_sid[HANDOFF__WIN_SID_MAX]; /* its user, from its token; "" */
   handoff__limits_t peer; /* its limits; ours until its HELLO is seen */
   int need_hello;         /* spawned channel: peer's HELLO not yet read */
   volatile LONG failed;   /* sticky HANDOFF_EPROTO once the peer misbehaved */
@@ -65,6 +69,9 @@ struct handoff_listener {
   HANDLE ev;
   OVERLAPPED ov;
   handoff_chan_t *hs;      /* a connected client mid-handshake, or NULL */
+  char self_sid[HANDOFF__WIN_SID_MAX]; /* our user: always admitted */
+  unsigned flags;          /* HANDOFF_ALLOW_* */
+  PSID allow;              /* also admitted (user or group), or NULL */
   uint64_t hs_deadline;    /* when that client's handshake time is up */
 };
 
@@ -101,10 +108,21 @@ void handoff__win_discard(handoff_chan_t *c, DWORD got);
 /* Send our HELLO frame by the deadline. */
 int handoff__win_send_hello(handoff_chan_t *c, uint64_t deadline);
 
-/* ---- listen.c ---------------------------------------------------------- */
+/* ---- peer.c ------------------------------------------------------------ */
 
 /* "D:P(A;;GA;;;SY)(A;;GA;;;<our user SID>)" as a security descriptor;
- * free with LocalFree. */
+ * free with LocalFree.  _ex adds authenticated users (HANDOFF_ALLOW_ANYONE)
+ * and the SID string allow (not NULL). */
 int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out);
+int handoff__win_sd_create_ex(unsigned flags, const char *allow,
+                              PSECURITY_DESCRIPTOR *out);
+/* The user SID of a process (handle, or id) as a string. */
+int handoff__win_process_sid(HANDLE proc, char *out, size_t cap);
+int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
+/* On a listener's channel that has read the client's HELLO: record the
+ * client's user SID (impersonating it at identification level) and decide:
+ * 0 admitted, EACCES refused. */
+int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
+                       PSID allow);
 
 #endif /* HANDOFF_WIN32_INTERNAL_H */

@@ -22,45 +22,6 @@ static void wide_name(WCHAR *out, const WCHAR *prefix, const char *name) {
   out[i] = 0;
 }
 
-static WCHAR *wappend(WCHAR *p, const WCHAR *s) {
-  while (*s != 0) *p++ = *s++;
-  *p = 0;
-  return p;
-}
-
-int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out) {
-  union {
-    TOKEN_USER user;
-    unsigned char buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
-  } tu;
-  WCHAR sddl[64 + 256], *p;
-  LPWSTR sid = NULL;
-  HANDLE tok;
-  DWORD n, err = 0;
-
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok))
-    return handoff__win_err(GetLastError());
-  if (!GetTokenInformation(tok, TokenUser, &tu, sizeof(tu), &n))
-    err = GetLastError();
-  CloseHandle(tok);
-  if (err != 0) return handoff__win_err(err);
-  if (!ConvertSidToStringSidW(tu.user.User.Sid, &sid))
-    return handoff__win_err(GetLastError());
-  if (lstrlenW(sid) > 200) {
-    LocalFree(sid);
-    return handoff__err(HANDOFF_ESYS);
-  }
-  /* Protected DACL: SYSTEM and our own user, nobody else. */
-  p = wappend(sddl, L"D:P(A;;GA;;;SY)(A;;GA;;;");
-  p = wappend(p, sid);
-  wappend(p, L")");
-  LocalFree(sid);
-  if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(
-          sddl, SDDL_REVISION_1, out, NULL))
-    return handoff__win_err(GetLastError());
-  return 0;
-}
-
 /* ---- Listener ---------------------------------------------------------- */
 
 /* Create an instance and start its ConnectNamedPipe. */
@@ -144,9 +105,15 @@ static int wait_client(handoff_listener_t *l, uint64_t deadline) {
 }
 
 int handoff_listen(const char *name, handoff_listener_t **out) {
+  return handoff_listen_ex(name, NULL, out);
+}
+
+int handoff_listen_ex(const char *name, const handoff_access_t *access,
+                      handoff_listener_t **out) {
   handoff_listener_t *l;
   SECURITY_ATTRIBUTES sa;
   WCHAR mname[32 + HANDOFF_MAX_NAME];
+  const char *allow = access != NULL ? access->sid : NULL;
   DWORD err;
   int r;
 
@@ -156,7 +123,15 @@ int handoff_listen(const char *name, handoff_listener_t **out) {
   if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
   wide_name(l->path, PIPE_PREFIX, name);
   wide_name(mname, MUTEX_PREFIX, name);
-  r = handoff__win_sd_create(&l->sd);
+  l->flags = access != NULL ? access->flags : 0;
+  if (allow != NULL && !ConvertStringSidToSidA(allow, &l->allow)) {
+    l->allow = NULL;
+    r = handoff__oserr((int)GetLastError(), HANDOFF_EINVAL);
+    goto fail;
+  }
+  r = handoff__win_process_sid(GetCurrentProcess(), l->self_sid,
+                               sizeof(l->self_sid));
+  if (r == 0) r = handoff__win_sd_create_ex(l->flags, allow, &l->sd);
   if (r != 0) goto fail;
 
   /* The mutex exists while its creator lives (even if it crashes), so it
@@ -240,10 +215,14 @@ int handoff_accept(handoff_listener_t *l, int timeout_ms,
       handoff__refuse_encode(refuse, HANDOFF_EPROTO);
       handoff__win_write(l->hs, refuse, sizeof(refuse), handoff__deadline(0));
     }
-    /* Hardening goes here: check the client's user SID (for example
-     * ImpersonateNamedPipeClient + OpenThreadToken, or OpenProcessToken of
-     * l->hs->peer_pid) against ours; on mismatch write a frame from
-     * handoff__refuse_encode(HANDOFF_EACCES) and drop the client. */
+    if (r == 0) {
+      /* Who is it, by its token?  A refused client learns why. */
+      r = handoff__win_admit(l->hs, l->self_sid, l->flags, l->allow);
+      if (r == HANDOFF_EACCES) {
+        handoff__refuse_encode(refuse, HANDOFF_EACCES);
+        handoff__win_write(l->hs, refuse, sizeof(refuse), handoff__deadline(0));
+      }
+    }
     if (r == 0) {
       l->hs->peer = lim;
       r = handoff__win_send_hello(l->hs, l->hs_deadline);
@@ -267,6 +246,7 @@ void handoff_listener_close(handoff_listener_t *l) {
   if (l->ev != NULL) CloseHandle(l->ev);
   if (l->mutex != NULL) CloseHandle(l->mutex);
   if (l->sd != NULL) LocalFree(l->sd);
+  if (l->allow != NULL) LocalFree(l->allow);
   free(l);
 }
 
@@ -328,6 +308,7 @@ int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
     return r;
   }
   c->peer = lim;
+  (void)handoff__win_pid_sid(pid, c->peer_sid, sizeof(c->peer_sid));
   *out = c;
   return 0;
 }

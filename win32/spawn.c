@@ -329,6 +329,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   p->h = pi.hProcess;
   p->pid = pi.dwProcessId;
   c->peer_pid = pi.dwProcessId; /* the OS's number for the child */
+  (void)handoff__win_process_sid(pi.hProcess, c->peer_sid, sizeof(c->peer_sid));
   *chan = c;
   *proc = p;
   c = NULL;
@@ -394,7 +395,10 @@ int handoff_inherited(handoff_chan_t **out) {
     return r;
   }
   /* The peer is whoever holds the server end, as the OS says. */
-  if (GetNamedPipeServerProcessId(h, &pid)) c->peer_pid = pid;
+  if (GetNamedPipeServerProcessId(h, &pid)) {
+    c->peer_pid = pid;
+    (void)handoff__win_pid_sid(pid, c->peer_sid, sizeof(c->peer_sid));
+  }
   c->need_hello = 1;
   r = handoff__win_send_hello(c, handoff__deadline(HELLO_WRITE_MS));
   /* A parent that already closed its end may have left messages for us. */

@@ -1,0 +1,108 @@
+/* Peer identity from the OS (process ids and token SIDs), the listener's
+ * access check, and the pipe security descriptors built from them. */
+#include "internal.h"
+
+#include <sddl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The user SID in tok, as a string. */
+static int token_user_sid(HANDLE tok, char *out, size_t cap) {
+  union {
+    TOKEN_USER user;
+    unsigned char buf[sizeof(TOKEN_USER) + SECURITY_MAX_SID_SIZE];
+  } tu;
+  DWORD n;
+  LPSTR s;
+  if (!GetTokenInformation(tok, TokenUser, &tu, sizeof(tu), &n))
+    return handoff__win_err(GetLastError());
+  if (!ConvertSidToStringSidA(tu.user.User.Sid, &s))
+    return handoff__win_err(GetLastError());
+  if (strlen(s) >= cap) {
+    LocalFree(s);
+    return handoff__err(HANDOFF_ESYS);
+  }
+  strcpy(out, s);
+  LocalFree(s);
+  return 0;
+}
+
+int handoff__win_process_sid(HANDLE proc, char *out, size_t cap) {
+  HANDLE tok;
+  int r;
+  if (!OpenProcessToken(proc, TOKEN_QUERY, &tok))
+    return handoff__win_err(GetLastError());
+  r = token_user_sid(tok, out, cap);
+  CloseHandle(tok);
+  return r;
+}
+
+int handoff__win_pid_sid(DWORD pid, char *out, size_t cap) {
+  HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+  int r;
+  if (h == NULL) return handoff__win_err(GetLastError());
+  r = handoff__win_process_sid(h, out, cap);
+  CloseHandle(h);
+  return r;
+}
+
+int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
+                       PSID allow) {
+  HANDLE tok = NULL;
+  BOOL member = FALSE;
+  int r, admitted;
+  /* The client opened us at SECURITY_IDENTIFICATION: enough to read its
+   * token, not to act as it.  Revert at once, whatever happened. */
+  if (!ImpersonateNamedPipeClient(c->pipe))
+    return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
+  if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &tok)) tok = NULL;
+  RevertToSelf();
+  if (tok == NULL) return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
+  r = token_user_sid(tok, c->peer_sid, sizeof(c->peer_sid));
+  admitted = r == 0 && (strcmp(c->peer_sid, self_sid) == 0 ||
+                        (flags & HANDOFF_ALLOW_ANYONE) != 0);
+  if (r == 0 && !admitted && allow != NULL) {
+    PSID user = NULL;
+    if (ConvertStringSidToSidA(c->peer_sid, &user)) {
+      admitted = EqualSid(user, allow) ||
+                 (CheckTokenMembership(tok, allow, &member) && member);
+      LocalFree(user);
+    }
+  }
+  CloseHandle(tok);
+  if (r != 0) return r;
+  return admitted ? 0 : handoff__oserr(ERROR_ACCESS_DENIED, HANDOFF_EACCES);
+}
+
+int handoff__win_sd_create_ex(unsigned flags, const char *allow,
+                              PSECURITY_DESCRIPTOR *out) {
+  char self[HANDOFF__WIN_SID_MAX], sddl[128 + 3 * HANDOFF__WIN_SID_MAX];
+  int r = handoff__win_process_sid(GetCurrentProcess(), self, sizeof(self));
+  if (r != 0) return r;
+  /* Protected DACL: SYSTEM and our own user; and whom the caller admits
+   * (AU: authenticated users, never anonymous or remote: the pipe rejects
+   * remote clients anyway). */
+  snprintf(sddl, sizeof(sddl), "D:P(A;;GA;;;SY)(A;;GA;;;%s)%s%s%s%s", self,
+           (flags & HANDOFF_ALLOW_ANYONE) ? "(A;;GA;;;AU)" : "",
+           allow != NULL ? "(A;;GA;;;" : "", allow != NULL ? allow : "",
+           allow != NULL ? ")" : "");
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(
+          sddl, SDDL_REVISION_1, out, NULL))
+    return handoff__win_err(GetLastError());
+  return 0;
+}
+
+int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out) {
+  return handoff__win_sd_create_ex(0, NULL, out);
+}
+
+int handoff_peer(handoff_chan_t *c, handoff_peer_t *out) {
+  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  memset(out, 0, sizeof(*out));
+  out->pid = c->peer_pid != 0 ? (long)c->peer_pid : -1;
+  out->uid = -1;
+  out->gid = -1;
+  memcpy(out->sid, c->peer_sid, sizeof(c->peer_sid));
+  return 0;
+}
