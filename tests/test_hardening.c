@@ -187,7 +187,10 @@ int helper_low_fds(int argc, char **argv) {
   (void)argv;
   H_CHECK(handoff_inherited(&c) == 0);
   limited = ts_limit_descriptors(3) == 0;
-  H_CHECK(handoff_send(c, NULL, 0, limited ? "limited" : "unlimited", 10, TS_TIMEOUT_MS) == 0);
+  {
+    const char *what = limited ? "limited" : "unlimited";
+    H_CHECK(handoff_send(c, NULL, 0, what, strlen(what) + 1, TS_TIMEOUT_MS) == 0);
+  }
   before = ts_handle_count();
   r = handoff_recv(c, s, &ns, NULL, NULL, TS_TIMEOUT_MS);
   if (limited) {
@@ -286,7 +289,7 @@ START_TEST(test_other_user_is_refused_unless_admitted) {
   handoff_chan_t *c, *b = NULL;
   handoff_proc_t *p;
   handoff_access_t acc;
-  char dir[128], code[8];
+  char dir[128], code[16];
   LEAK_BEGIN();
   memset(&acc, 0, sizeof acc);
   acc.uid = 65534;
@@ -375,7 +378,7 @@ START_TEST(test_garbage_on_the_wire_is_eproto_and_leaks_nothing) {
     handoff_proc_t *p;
     handoff_sock_t s[HANDOFF_MAX_SOCKS];
     size_t ns = HANDOFF_MAX_SOCKS, len;
-    char arg[8];
+    char arg[16];
     static char buf[HANDOFF_MAX_DATA];
     int r;
     snprintf(arg, sizeof arg, "%d", g);

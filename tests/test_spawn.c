@@ -72,7 +72,7 @@ START_TEST(test_child_inherits_the_channel_and_nothing_else_of_ours) {
   /* Now hold listeners, accepted channels with a socket received on each,
    * and other children's channels: none of it may reach the next child. */
   for (i = 0; i < 3; i++) {
-    char tag[8], msg[64];
+    char tag[16], msg[64];
     size_t n = 1, len = sizeof msg;
     snprintf(tag, sizeof tag, "inh%d", i);
     ck_assert_int_eq(handoff_listen(ts_name(tag), &l[i]), 0);
