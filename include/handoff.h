@@ -34,11 +34,16 @@
 
 #ifdef _WIN32
 #include <winsock2.h>
+#include <windows.h>
 typedef SOCKET handoff_sock_t;
 #define HANDOFF_INVALID_SOCK INVALID_SOCKET
+/* What an event loop waits on: an event for WaitForMultipleObjects. */
+typedef HANDLE handoff_waitable_t;
 #else
 typedef int handoff_sock_t;
 #define HANDOFF_INVALID_SOCK (-1)
+/* What an event loop waits on: a descriptor for poll/epoll/kqueue (POLLIN). */
+typedef int handoff_waitable_t;
 #endif
 
 /* Symbol visibility: the shared library exports only what is declared here.
@@ -150,12 +155,15 @@ HANDOFF_EXTERN int handoff_last_oserror(void);
  * ESYS. */
 HANDOFF_EXTERN int handoff_listen(const char *name, handoff_listener_t **out);
 
-/* Wait up to timeout_ms for one peer to connect and complete the
- * handshake.  A listener serves any number of connections, one after
- * another and at the same time.  On success *out is a new channel owned by
- * the caller.  Peers that fail the handshake or the access check are
- * closed and never returned; accept then goes on waiting within the
- * timeout.  Errors: EINVAL, ETIMEDOUT, ENOMEM, ESYS. */
+/* Wait up to timeout_ms for one peer to connect.  A listener serves any
+ * number of connections, one after another and at the same time.  The
+ * peer's identity is checked (as the OS reports it) before anything else;
+ * a refused peer gets a REFUSE frame, is closed and never returned, and
+ * accept goes on waiting within the timeout.  An admitted peer gets our
+ * HELLO at once; its own HELLO (magic, version, limits) is checked by the
+ * first handoff_recv on the channel, which fails with HANDOFF_EPROTO if
+ * the peer speaks anything else.  On success *out is a new channel owned
+ * by the caller.  Errors: EINVAL, ETIMEDOUT, ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_accept(handoff_listener_t *l, int timeout_ms,
                                   handoff_chan_t **out);
 
@@ -301,6 +309,35 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
 HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
                                 size_t *nsocks, void *data, size_t *len,
                                 int timeout_ms);
+
+/* ---- Event loops --------------------------------------------------------- */
+
+/*
+ * Every call can be used without blocking: with timeout_ms 0 it returns
+ * HANDOFF_ETIMEDOUT at once when it cannot complete, and loses nothing:
+ *  - handoff_recv: nothing was taken; a message arriving later is whole.
+ *  - handoff_send: nothing was sent (a message goes whole or not at all).
+ *  - handoff_accept: no connection was taken.  accept never waits for a
+ *    peer: it checks the peer's identity from the OS and answers at once;
+ *    the peer's HELLO is checked by the first handoff_recv on the channel.
+ *  - handoff_connect is the exception: it is a round trip to the listener
+ *    (timeout 0 means "only if the listener answers at once").
+ * To wait for readiness, put the object's waitable in your loop:
+ *  - POSIX: a descriptor; poll for POLLIN (or EPOLLIN / EVFILT_READ).
+ *  - Windows: a manual-reset event for WaitForMultipleObjects.  It is set
+ *    while a message (or a connection) may be ready; the library re-arms it
+ *    inside handoff_recv / handoff_accept.
+ * When it fires, call handoff_recv / handoff_accept with timeout 0 until it
+ * returns HANDOFF_ETIMEDOUT (a wake-up may also be spurious).  After
+ * HANDOFF_ETOOBIG retry at once with larger buffers: the held message does
+ * not make the waitable fire again on POSIX.  The waitable stays owned by
+ * the library and valid until the object is closed: never close it, read
+ * from it or reset it yourself.  Errors: EINVAL.
+ */
+HANDOFF_EXTERN int handoff_chan_waitable(handoff_chan_t *c,
+                                         handoff_waitable_t *out);
+HANDOFF_EXTERN int handoff_listener_waitable(handoff_listener_t *l,
+                                             handoff_waitable_t *out);
 
 /* ---- Closing ----------------------------------------------------------- */
 

@@ -292,6 +292,12 @@ int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
   return 0;
 }
 
+int handoff_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  *out = c->fd;
+  return 0;
+}
+
 void handoff_close(handoff_chan_t *c) {
   if (c == NULL) return;
   if (c->have_pending) close_fds(c->pend_fds, c->pend_nsocks);

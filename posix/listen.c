@@ -15,10 +15,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* A peer must finish its handshake within this, whatever accept's timeout:
- * one silent client must not stall the listener for long. */
-#define HANDSHAKE_MS 5000
-
 /* How a rendezvous directory is used. */
 enum { DIR_LISTEN, DIR_LISTEN_SHARED, DIR_CONNECT };
 
@@ -164,14 +160,14 @@ static int accept_one(handoff_listener_t *l, int *out) {
 int handoff_accept(handoff_listener_t *l, int timeout_ms,
                    handoff_chan_t **out) {
   unsigned char hello[HANDOFF__HELLO_FRAME], refuse[HANDOFF__REFUSE_FRAME];
-  uint64_t deadline, hs_deadline;
-  handoff__limits_t lim;
+  uint64_t deadline;
   handoff_peer_t who;
   int fd = -1, r;
 
   if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
   deadline = handoff__deadline(timeout_ms);
   handoff__hello_encode(hello);
+  handoff__refuse_encode(refuse, HANDOFF_EACCES);
   for (;;) {
     r = accept_one(l, &fd);
     if (r == 1) {
@@ -180,35 +176,29 @@ int handoff_accept(handoff_listener_t *l, int timeout_ms,
       continue;
     }
     if (r != 0) return r;
-    hs_deadline = handoff__deadline(HANDSHAKE_MS);
-    if (hs_deadline > deadline) hs_deadline = deadline;
+    /* Who it is comes from the kernel, so accept never waits for a peer:
+     * its HELLO is checked by the first handoff_recv on the channel.  Our
+     * HELLO (or REFUSE) always fits in the new socket's empty buffer. */
     r = handoff__px_peer_creds(fd, &who);
     if (r == 0 && !handoff__px_admits(&l->access, &who)) {
-      /* Tell the peer why, then drop it: the caller never sees it. */
-      handoff__refuse_encode(refuse, HANDOFF_EACCES);
       handoff__px_send_frame(fd, refuse, sizeof refuse, NULL, 0, NULL, 0,
                              handoff__deadline(0));
-      r = HANDOFF_EACCES;
-    }
-    if (r == 0) {
-      r = handoff__px_handshake(fd, hs_deadline, &lim);
-      if (r == HANDOFF_EPROTO) { /* say so: another version, or not us */
-        handoff__refuse_encode(refuse, HANDOFF_EPROTO);
-        handoff__px_send_frame(fd, refuse, sizeof refuse, NULL, 0, NULL, 0,
-                               handoff__deadline(0));
-      }
+      r = HANDOFF_EACCES; /* the peer learns why; our caller never sees it */
     }
     if (r == 0)
       r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
-                                 hs_deadline);
-    if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, &who, out);
+                                 handoff__deadline(0));
+    if (r == 0) r = handoff__px_chan_new(fd, 0, NULL, &who, out);
     if (r == 0) return 0;
     close(fd);
     if (r == HANDOFF_ENOMEM) return r;
-    /* A peer that failed its handshake is dropped; keep waiting. */
-    if (handoff__remaining(deadline) == 0)
-      return handoff__err(HANDOFF_ETIMEDOUT);
   }
+}
+
+int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
+  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  *out = l->fd;
+  return 0;
 }
 
 void handoff_listener_close(handoff_listener_t *l) {

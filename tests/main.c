@@ -23,6 +23,7 @@ static const ts_helper_t helpers[] = {
     {"source", helper_source},
     {"low-fds", helper_low_fds},
     {"storm-echo", helper_storm_echo},
+    {"slow-counter", helper_slow_counter},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so
@@ -60,6 +61,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, rendezvous_suite());
   srunner_add_suite(sr, spawn_suite());
   srunner_add_suite(sr, hardening_suite());
+  srunner_add_suite(sr, eventloop_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

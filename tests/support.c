@@ -145,6 +145,16 @@ void ts_warm_process(void) {
 #endif
 }
 
+long ts_now_ms(void) {
+#ifdef _WIN32
+  return (long)GetTickCount64();
+#else
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long)t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+#endif
+}
+
 long ts_getpid(void) {
 #ifdef _WIN32
   return (long)GetCurrentProcessId();
@@ -653,3 +663,24 @@ int ts_limit_descriptors(long room) {
 
 void ts_restore_descriptor_limit(void) { setrlimit(RLIMIT_NOFILE, &saved_limit); }
 #endif
+
+int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
+#ifdef _WIN32
+  DWORD r = WaitForMultipleObjects((DWORD)n, w, FALSE,
+                                   timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
+  return r < WAIT_OBJECT_0 + (DWORD)n ? (int)(r - WAIT_OBJECT_0) : -1;
+#else
+  struct pollfd p[16];
+  int i;
+  if (n > 16) return -1;
+  for (i = 0; i < n; i++) {
+    p[i].fd = w[i];
+    p[i].events = POLLIN;
+    p[i].revents = 0;
+  }
+  if (poll(p, (nfds_t)n, timeout_ms) <= 0) return -1;
+  for (i = 0; i < n; i++)
+    if (p[i].revents != 0) return i;
+  return -1;
+#endif
+}

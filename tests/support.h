@@ -21,6 +21,8 @@ void ts_warm_process(void);
 /* Open descriptors (/proc/self/fd) or handles (GetProcessHandleCount). */
 long ts_handle_count(void);
 long ts_getpid(void);
+/* A monotonic clock in milliseconds. */
+long ts_now_ms(void);
 void ts_sleep_ms(int ms);
 /* A rendezvous name unique to this process and tag. */
 const char *ts_name(const char *tag);
@@ -80,6 +82,9 @@ int ts_run_helper(const ts_helper_t *table, int argc, char **argv);
 void ts_helper_fail(const char *file, int line, const char *what);
 
 #endif
+
+/* Wait until one of n waitables is ready: its index, or -1 on timeout. */
+int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms);
 
 /* 1 if stdin, stdout and stderr are open handles. */
 int ts_has_stdio(void);

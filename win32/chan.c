@@ -285,8 +285,8 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
       deadline);
 }
 
-int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
-                 void *data, size_t *len, int timeout_ms) {
+static int recv_once(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
+                     void *data, size_t *len, int timeout_ms) {
   size_t cap_socks, cap_data;
   uint64_t deadline;
   DWORD got;
@@ -322,6 +322,15 @@ int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
   return 0;
 }
 
+static void arm(handoff_chan_t *c);
+
+int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
+                 void *data, size_t *len, int timeout_ms) {
+  int r = recv_once(c, socks, nsocks, data, len, timeout_ms);
+  if (c != NULL && c->waitable) arm(c); /* the event says "next one" again */
+  return r;
+}
+
 /* Frames still queued for us carry infos that are already handles of ours
  * (WSADuplicateSocketW made them in this process): import and close them.
  * Only what is queued now, so a peer that keeps sending cannot hold us. */
@@ -345,6 +354,37 @@ static void drain(handoff_chan_t *c) {
     if (got == 0 || got >= avail) return;
     avail -= got;
   }
+}
+
+/* In an event loop, keep a read pending so that rev is set exactly when a
+ * frame is there.  When a read cannot be started (the pipe broke) or a
+ * message is held, leave rev set: handoff_recv will report it. */
+static void arm(handoff_chan_t *c) {
+  DWORD err;
+  if (c->held || c->failed) {
+    SetEvent(c->rev);
+    return;
+  }
+  if (c->rpending) return;
+  ResetEvent(c->rev);
+  memset(&c->rov, 0, sizeof(c->rov));
+  c->rov.hEvent = c->rev;
+  if (!ReadFile(c->pipe, c->rbuf, HANDOFF__WIN_MAX_FRAME, NULL, &c->rov)) {
+    err = GetLastError();
+    if (err != ERROR_IO_PENDING && err != ERROR_MORE_DATA) {
+      SetEvent(c->rev);
+      return;
+    }
+  }
+  c->rpending = 1;
+}
+
+int handoff_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  c->waitable = 1;
+  arm(c);
+  *out = c->rev;
+  return 0;
 }
 
 void handoff_close(handoff_chan_t *c) {

@@ -36,7 +36,8 @@ struct handoff_chan {
   DWORD peer_pid;         /* the pipe peer as the OS reports it */
   char peer_sid[HANDOFF__WIN_SID_MAX]; /* its user, from its token; "" */
   handoff__limits_t peer; /* its limits; ours until its HELLO is seen */
-  int need_hello;         /* spawned channel: peer's HELLO not yet read */
+  int need_hello;         /* the peer's HELLO is not yet read */
+  int waitable;           /* in an event loop: keep a read pending on rev */
   volatile LONG failed;   /* sticky HANDOFF_EPROTO once the peer misbehaved */
 
   /* Send side: one buffer for a whole frame, one event. */
@@ -68,11 +69,9 @@ struct handoff_listener {
   int state;               /* HANDOFF__WIN_IDLE / _PENDING / _CONNECTED */
   HANDLE ev;
   OVERLAPPED ov;
-  handoff_chan_t *hs;      /* a connected client mid-handshake, or NULL */
   char self_sid[HANDOFF__WIN_SID_MAX]; /* our user: always admitted */
   unsigned flags;          /* HANDOFF_ALLOW_* */
   PSID allow;              /* also admitted (user or group), or NULL */
-  uint64_t hs_deadline;    /* when that client's handshake time is up */
 };
 
 struct handoff_proc {
@@ -119,8 +118,8 @@ int handoff__win_sd_create_ex(unsigned flags, const char *allow,
 /* The user SID of a process (handle, or id) as a string. */
 int handoff__win_process_sid(HANDLE proc, char *out, size_t cap);
 int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
-/* On a listener's channel that has read the client's HELLO: record the
- * client's user SID (impersonating it at identification level) and decide:
+/* On a listener's new channel: record the client's user SID from its
+ * process token (the client process as the OS reports it) and decide:
  * 0 admitted, EACCES refused. */
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow);

@@ -9,8 +9,8 @@
 
 #define PIPE_PREFIX L"\\\\.\\pipe\\handoff-"
 #define MUTEX_PREFIX L"Local\\handoff-"
-/* How long one client may take to send its HELLO before accept drops it. */
-#define HELLO_WAIT_MS 5000
+/* Our HELLO goes into an empty pipe; this bound is never reached. */
+#define HELLO_WAIT_MS 1000
 /* Longest single WaitNamedPipeW while all instances are busy. */
 #define BUSY_WAIT_MS 50
 
@@ -51,14 +51,18 @@ static int new_instance(handoff_listener_t *l, int first) {
   l->ov.hEvent = l->ev;
   l->inst = h;
   l->state = HANDOFF__WIN_CONNECTED;
-  if (ConnectNamedPipe(h, &l->ov)) return 0;
+  if (ConnectNamedPipe(h, &l->ov)) {
+    SetEvent(l->ev);
+    return 0;
+  }
   err = GetLastError();
   switch (err) {
   case ERROR_IO_PENDING:
     l->state = HANDOFF__WIN_PENDING;
     return 0;
   case ERROR_PIPE_CONNECTED:
-  case ERROR_NO_DATA: /* came and went: the handshake read will drop it */
+  case ERROR_NO_DATA: /* came and went: accept will drop it */
+    SetEvent(l->ev);  /* an event loop must see this client too */
     return 0;
   default:
     CloseHandle(h);
@@ -170,71 +174,58 @@ fail:
 int handoff_accept(handoff_listener_t *l, int timeout_ms,
                    handoff_chan_t **out) {
   unsigned char refuse[HANDOFF__REFUSE_FRAME];
-  handoff__limits_t lim;
   handoff_chan_t *c;
-  uint64_t deadline, until;
-  DWORD got, pid;
+  uint64_t deadline;
+  DWORD pid;
   HANDLE h;
   int r;
 
   if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
   deadline = handoff__deadline(timeout_ms);
+  handoff__refuse_encode(refuse, HANDOFF_EACCES);
   for (;;) {
-    if (l->hs == NULL) {
-      r = wait_client(l, deadline);
-      if (r != 0) return r;
-      h = l->inst;
-      l->inst = NULL;
-      l->state = HANDOFF__WIN_IDLE;
-      /* The next instance first, so concurrent clients never find the name
-       * missing.  If it fails, the next wait_client tries again. */
-      (void)new_instance(l, 0);
-      if (!GetNamedPipeClientProcessId(h, &pid)) {
-        CloseHandle(h);
-        continue;
-      }
-      r = handoff__win_chan_new(h, pid, &l->hs);
-      if (r != 0) {
-        CloseHandle(h);
-        return r;
-      }
-      l->hs_deadline = handoff__deadline(HELLO_WAIT_MS);
+    r = wait_client(l, deadline);
+    if (r != 0) return r;
+    h = l->inst;
+    l->inst = NULL;
+    l->state = HANDOFF__WIN_IDLE;
+    /* The next instance first, so concurrent clients never find the name
+     * missing.  If it fails, the next wait_client tries again. */
+    (void)new_instance(l, 0);
+    if (!GetNamedPipeClientProcessId(h, &pid)) {
+      CloseHandle(h);
+      continue;
     }
-
-    until = l->hs_deadline < deadline ? l->hs_deadline : deadline;
-    r = handoff__win_read(l->hs, until, &got);
-    /* Our caller's time is up, not the client's: it keeps its place (and
-     * its pending read) for the next accept. */
-    if (r == HANDOFF_ETIMEDOUT && handoff__now_ms() < l->hs_deadline)
+    r = handoff__win_chan_new(h, pid, &c);
+    if (r != 0) {
+      CloseHandle(h);
       return r;
+    }
+    /* Who it is comes from the OS (the client process's token), so accept
+     * never waits for the peer: its HELLO is checked by the first
+     * handoff_recv.  Our HELLO or REFUSE goes into an empty pipe. */
+    r = handoff__win_admit(c, l->self_sid, l->flags, l->allow);
+    if (r == HANDOFF_EACCES)
+      handoff__win_write(c, refuse, sizeof(refuse), handoff__deadline(0));
     if (r == 0) {
-      r = handoff__handshake_parse(l->hs->rbuf, got, &lim);
-      if (r != 0) handoff__win_discard(l->hs, got);
+      c->need_hello = 1;
+      r = handoff__win_send_hello(c, handoff__deadline(HELLO_WAIT_MS));
     }
-    if (r == HANDOFF_EPROTO) { /* say so: another version, or not us */
-      handoff__refuse_encode(refuse, HANDOFF_EPROTO);
-      handoff__win_write(l->hs, refuse, sizeof(refuse), handoff__deadline(0));
-    }
-    if (r == 0) {
-      /* Who is it, by its token?  A refused client learns why. */
-      r = handoff__win_admit(l->hs, l->self_sid, l->flags, l->allow);
-      if (r == HANDOFF_EACCES) {
-        handoff__refuse_encode(refuse, HANDOFF_EACCES);
-        handoff__win_write(l->hs, refuse, sizeof(refuse), handoff__deadline(0));
-      }
-    }
-    if (r == 0) {
-      l->hs->peer = lim;
-      r = handoff__win_send_hello(l->hs, l->hs_deadline);
-    }
-    c = l->hs;
-    l->hs = NULL;
     if (r == 0) {
       *out = c;
       return 0;
     }
-    handoff_close(c); /* failed the handshake: never returned */
+    handoff_close(c); /* refused or gone: never returned */
+    if (r == HANDOFF_ENOMEM) return r;
   }
+}
+
+int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
+  int r;
+  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  if (l->inst == NULL && (r = new_instance(l, 0)) != 0) return r;
+  *out = l->ev;
+  return 0;
 }
 
 void handoff_listener_close(handoff_listener_t *l) {
@@ -242,7 +233,6 @@ void handoff_listener_close(handoff_listener_t *l) {
   /* Pipe instances first, the mutex last: once the name is free again no
    * instance of ours is left to collide with a new listener. */
   drop_instance(l);
-  if (l->hs != NULL) handoff_close(l->hs);
   if (l->ev != NULL) CloseHandle(l->ev);
   if (l->mutex != NULL) CloseHandle(l->mutex);
   if (l->sd != NULL) LocalFree(l->sd);

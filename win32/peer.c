@@ -49,15 +49,15 @@ int handoff__win_pid_sid(DWORD pid, char *out, size_t cap) {
 
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow) {
-  HANDLE tok = NULL;
+  HANDLE proc, tok = NULL, imp = NULL;
   BOOL member = FALSE;
   int r, admitted;
-  /* The client opened us at SECURITY_IDENTIFICATION: enough to read its
-   * token, not to act as it.  Revert at once, whatever happened. */
-  if (!ImpersonateNamedPipeClient(c->pipe))
-    return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
-  if (!OpenThreadToken(GetCurrentThread(), TOKEN_QUERY, TRUE, &tok)) tok = NULL;
-  RevertToSelf();
+  /* Not ImpersonateNamedPipeClient: that needs the client's data first,
+   * and accept must not wait for a peer. */
+  proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, c->peer_pid);
+  if (proc == NULL) return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
+  if (!OpenProcessToken(proc, TOKEN_QUERY | TOKEN_DUPLICATE, &tok)) tok = NULL;
+  CloseHandle(proc);
   if (tok == NULL) return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
   r = token_user_sid(tok, c->peer_sid, sizeof(c->peer_sid));
   admitted = r == 0 && (strcmp(c->peer_sid, self_sid) == 0 ||
@@ -65,9 +65,13 @@ int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
   if (r == 0 && !admitted && allow != NULL) {
     PSID user = NULL;
     if (ConvertStringSidToSidA(c->peer_sid, &user)) {
-      admitted = EqualSid(user, allow) ||
-                 (CheckTokenMembership(tok, allow, &member) && member);
+      admitted = EqualSid(user, allow);
       LocalFree(user);
+    }
+    /* A group: CheckTokenMembership wants an impersonation token. */
+    if (!admitted && DuplicateToken(tok, SecurityIdentification, &imp)) {
+      admitted = CheckTokenMembership(imp, allow, &member) && member;
+      CloseHandle(imp);
     }
   }
   CloseHandle(tok);
