@@ -25,7 +25,8 @@
  *    with the one exception of the channel handed to a child by
  *    handoff_spawn().
  *  - A channel may be used by two threads at once only as one sender plus
- *    one receiver; otherwise serialise calls on one object yourself.
+ *    one receiver (handoff_chan_waitable counts as receiving); otherwise
+ *    serialise calls on one object yourself.
  */
 #ifndef HANDOFF_H
 #define HANDOFF_H
@@ -150,9 +151,10 @@ HANDOFF_EXTERN int handoff_last_oserror(void);
 /* Start listening on name.  One listener per name: HANDOFF_EADDRINUSE if a
  * live listener holds it.  A name left by a listener that crashed is
  * reclaimed.  On success *out is owned by the caller (release with
- * handoff_listener_close).  Errors: EINVAL (bad name or NULL out),
- * EADDRINUSE, EACCES (rendezvous directory unsafe or not ours), ENOMEM,
- * ESYS. */
+ * handoff_listener_close).  Errors: EINVAL (bad name, NULL out, or a
+ * rendezvous path too long for a socket address), EADDRINUSE, EACCES
+ * (rendezvous directory unsafe or not ours), ENOENT (HANDOFF_DIR or TMPDIR
+ * does not exist), ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_listen(const char *name, handoff_listener_t **out);
 
 /* Wait up to timeout_ms for one peer to connect.  A listener serves any
@@ -195,9 +197,9 @@ typedef struct {
 
 /* Fill *out with the peer of c.  Sources: POSIX SO_PEERCRED (Linux),
  * getpeereid/LOCAL_PEERCRED (BSD, macOS); Windows
- * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId and the token of
- * the peer (the listener impersonates the client; a client reads the
- * server process's token).  For a channel from handoff_spawn the parent
+ * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId and the user SID
+ * in that process's primary token (thread impersonation in the peer is not
+ * looked at; a peer process whose token cannot be opened is refused).  For a channel from handoff_spawn the parent
  * side reports the child's pid from process creation, and uid/gid -1 (the
  * child may change them after it starts).  Errors: EINVAL. */
 HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
@@ -218,15 +220,20 @@ HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
 typedef struct {
   unsigned flags;  /* HANDOFF_ALLOW_* */
   long uid;        /* POSIX: also admit this user id; -1: no one more */
-  long gid;        /* POSIX: also admit peers whose effective gid is this */
+  long gid;        /* POSIX: also admit peers whose effective gid is this;
+                      -1: no one more */
   const char *sid; /* Windows: also admit this user or group SID string;
                       NULL: no one more */
 } handoff_access_t;
+/* Start from this, not from zeroes: uid 0 and gid 0 would admit root. */
+#define HANDOFF_ACCESS_INIT {0u, -1L, -1L, NULL}
 
-/* handoff_listen with an access policy (NULL: the same user only).
- * Errors: as handoff_listen; EINVAL for a malformed SID; EACCES if
- * widened access is asked for in the private per-user directory (POSIX: set
- * HANDOFF_DIR). */
+/* handoff_listen with an access policy (NULL: the same user only).  On
+ * POSIX a listener for the same user only needs its directory closed to
+ * everyone else (0700); one that admits others needs HANDOFF_DIR set to a
+ * directory it owns that nobody else can write (e.g. 0711).  Errors: as
+ * handoff_listen; EINVAL for a malformed SID; EACCES for widened access
+ * without a suitable HANDOFF_DIR. */
 HANDOFF_EXTERN int handoff_listen_ex(const char *name,
                                      const handoff_access_t *access,
                                      handoff_listener_t **out);
@@ -235,8 +242,10 @@ HANDOFF_EXTERN int handoff_listen_ex(const char *name,
 
 /* Start argv[0] (searched in PATH if it contains no directory separator)
  * with arguments argv (NULL-terminated) and a channel to it.  The child
- * inherits that channel and nothing else the library opened; its stdin,
- * stdout and stderr are the parent's.  The child gets the channel with
+ * inherits that channel and nothing else: its stdin, stdout and stderr are
+ * the parent's, and no other descriptor or handle of the parent reaches it,
+ * not even ones the caller left inheritable (POSIX: all others are closed
+ * in the child before exec; Windows: an explicit handle list).  The child gets the channel with
  * handoff_inherited().  On success *chan and *proc are owned by the caller:
  * close the channel with handoff_close and reap the child with
  * handoff_wait.  Errors: EINVAL, ENOENT (program not found), EACCES
@@ -258,8 +267,9 @@ HANDOFF_EXTERN int handoff_inherited(handoff_chan_t **out);
 HANDOFF_EXTERN int handoff_wait(handoff_proc_t *p, int timeout_ms,
                                 int *exit_code);
 
-/* Forcibly end the child (SIGKILL / TerminateProcess).  p stays valid:
- * reap it with handoff_wait.  Errors: EINVAL, ESYS. */
+/* Forcibly end the child (SIGKILL / TerminateProcess with 137, so that
+ * handoff_wait reports 137 on both).  p stays valid: reap it with
+ * handoff_wait.  Errors: EINVAL, EACCES (not allowed), ESYS. */
 HANDOFF_EXTERN int handoff_kill(handoff_proc_t *p);
 
 /* The child's process id, or -1 for NULL. */
@@ -281,8 +291,10 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
  *            smaller limits the peer announced in the handshake).
  *  ENOTSOCK  an entry of socks is not an open socket.
  *  ETIMEDOUT the peer did not make room within timeout_ms.
- *  ECLOSED   the peer closed the channel or exited (never SIGPIPE).
- *  ESYS      other OS failure.
+ *  ECLOSED   the peer closed the channel or exited (never SIGPIPE); what
+ *            it sent before stays readable with handoff_recv.
+ *  EPROTO    the channel failed earlier (the peer sent garbage).
+ *  ENOMEM, ESYS  out of memory / other OS failure.
  */
 HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
                                 size_t nsocks, const void *data, size_t len,
@@ -302,9 +314,14 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *  ETRUNC    sockets were lost in transit (for example this process ran out
  *            of descriptors).  The sockets that did arrive are closed, the
  *            message is dropped, and the channel stays usable.
- *  EPROTO    the peer sent something malformed; anything it carried is
- *            closed and the channel is failed (later calls return EPROTO).
- *  ESYS      other OS failure.
+ *  ENOTSOCK  (POSIX) the peer sent descriptors that are not sockets:
+ *            they are closed, the message is dropped, the channel stays
+ *            usable.
+ *  EPROTO    the peer sent something malformed, or its HELLO (checked by
+ *            the first recv) was of another version; anything it carried
+ *            is closed and the channel is failed (later calls return
+ *            EPROTO).
+ *  ENOMEM, ESYS  out of memory / other OS failure.
  */
 HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
                                 size_t *nsocks, void *data, size_t *len,

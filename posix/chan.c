@@ -260,10 +260,10 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
   for (i = 0; i < nsocks; i++)
     if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
   handoff__hdr_encode(hdr, HANDOFF__T_DATA, nsocks, len);
-  r = handoff__px_send_frame(c->fd, hdr, sizeof hdr, data, len, socks, nsocks,
-                             handoff__deadline(timeout_ms));
-  if (r == HANDOFF_ECLOSED) STORE(c->failed, r);
-  return r;
+  /* A peer that is gone fails every send by itself; what it sent before
+   * stays readable until recv reaches the end of the stream. */
+  return handoff__px_send_frame(c->fd, hdr, sizeof hdr, data, len, socks,
+                                nsocks, handoff__deadline(timeout_ms));
 }
 
 int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,

@@ -22,6 +22,7 @@ int handoff__px_err(int err) {
     break;
   case EACCES:
   case EPERM:
+  case ENOEXEC: /* as Windows' ERROR_BAD_EXE_FORMAT */
     code = HANDOFF_EACCES;
     break;
   case EADDRINUSE:

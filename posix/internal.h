@@ -41,7 +41,8 @@ struct handoff_listener {
   int fd;
   int lock_fd;
   handoff__px_access_t access;
-  char path[108]; /* sizeof(sun_path) on Linux; checked against it */
+  char path[108];      /* sizeof(sun_path) on Linux; checked against it */
+  char lock_path[116]; /* path's ".lock" sibling */
 };
 
 struct handoff_proc {

@@ -70,13 +70,39 @@ static void fill_addr(struct sockaddr_un *sa, const char *path) {
   memcpy(sa->sun_path, path, strlen(path) + 1);
 }
 
+/* Hold the name's lock file.  A closing listener unlinks it while it still
+ * holds it, so a lock taken on a file no longer at the path means nothing:
+ * check, and take the new file. */
+static int lock_name(handoff_listener_t *l) {
+  struct stat held, now;
+  int tries;
+  for (tries = 0; tries < 100; tries++) {
+    l->lock_fd =
+        open(l->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (l->lock_fd < 0) return handoff__px_err(errno);
+    while (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      close(l->lock_fd);
+      l->lock_fd = -1;
+      return e == EWOULDBLOCK ? handoff__oserr(e, HANDOFF_EADDRINUSE)
+                              : handoff__px_err(e);
+    }
+    if (fstat(l->lock_fd, &held) == 0 && lstat(l->lock_path, &now) == 0 &&
+        held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+      return 0;
+    close(l->lock_fd); /* unlinked under us: the name went round; again */
+    l->lock_fd = -1;
+  }
+  return handoff__oserr(EAGAIN, HANDOFF_EADDRINUSE);
+}
+
 int handoff_listen(const char *name, handoff_listener_t **out) {
   return handoff_listen_ex(name, NULL, out);
 }
 
 int handoff_listen_ex(const char *name, const handoff_access_t *access,
                       handoff_listener_t **out) {
-  char lock[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
   struct sockaddr_un sa;
   handoff_listener_t *l;
   int r, shared;
@@ -95,20 +121,9 @@ int handoff_listen_ex(const char *name, const handoff_access_t *access,
                 l->path, sizeof l->path);
   if (r == 0)
     r = name_path(name, ".lock", shared ? DIR_LISTEN_SHARED : DIR_LISTEN,
-                  lock, sizeof lock);
+                  l->lock_path, sizeof l->lock_path);
+  if (r == 0) r = lock_name(l);
   if (r != 0) goto fail;
-
-  l->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (l->lock_fd < 0) {
-    r = handoff__px_err(errno);
-    goto fail;
-  }
-  while (flock(l->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EINTR) continue;
-    r = errno == EWOULDBLOCK ? handoff__oserr(errno, HANDOFF_EADDRINUSE)
-                             : handoff__px_err(errno);
-    goto fail;
-  }
   /* We hold the lock: whatever socket file is there is stale. */
   if (unlink(l->path) != 0 && errno != ENOENT) {
     r = handoff__px_err(errno);
@@ -204,10 +219,10 @@ int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
 void handoff_listener_close(handoff_listener_t *l) {
   if (l == NULL) return;
   close(l->fd);
-  /* Unlink while we still hold the lock, so we never remove a successor's
-   * socket.  The lock file stays: unlinking it would let two listeners
-   * lock different files of the same name. */
+  /* Both while we still hold the lock, so we never remove a successor's
+   * files (lock_name re-checks the file it locked). */
   unlink(l->path);
+  unlink(l->lock_path);
   close(l->lock_fd);
   free(l);
 }

@@ -15,6 +15,20 @@
 #include <unistd.h>
 
 #define ENV_NAME "HANDOFF_CHANNEL"
+/* Where the channel is in the child. */
+#define CHILD_FD 3
+
+/* Close every descriptor from lo on (async-signal-safe). */
+static void close_from(int lo, long maxfd) {
+#if HAVE_CLOSE_RANGE
+  if (close_range((unsigned)lo, ~0u, 0) == 0) return;
+#elif HAVE_CLOSEFROM
+  closefrom(lo);
+  return;
+#endif
+  if (maxfd < 0 || maxfd > 65536) maxfd = 65536;
+  for (; lo < maxfd; lo++) close(lo);
+}
 
 extern char **environ;
 
@@ -92,6 +106,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   int sv[2] = {-1, -1}, ep[2] = {-1, -1};
   handoff_proc_t *p = NULL;
   handoff_chan_t *c = NULL;
+  long maxfd = sysconf(_SC_OPEN_MAX);
   int r, child_err;
   ssize_t n;
   pid_t pid;
@@ -113,7 +128,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   r = handoff__px_setup_fd(sv[0]);
   if (r == 0) r = handoff__px_setup_fd(sv[1]); /* its child copy loses CLOEXEC */
   if (r != 0) goto out;
-  snprintf(envvar, sizeof envvar, ENV_NAME "=%d", sv[1]);
+  snprintf(envvar, sizeof envvar, ENV_NAME "=%d", CHILD_FD);
   env = child_env(envvar);
   if (p == NULL || env == NULL) {
     r = handoff__err(HANDOFF_ENOMEM);
@@ -136,12 +151,23 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     goto out;
   }
   if (pid == 0) {
-    /* Child: async-signal-safe calls only. */
-    int e;
-    if (fcntl(sv[1], F_SETFD, 0) == 0)
-      execve(prog, (char *const *)argv, env);
+    /* Child: async-signal-safe calls only.  Keep stdio, put the channel at
+     * CHILD_FD and the error pipe at CHILD_FD + 1 (close-on-exec), and
+     * close every other descriptor, so that the child gets what a Windows
+     * child gets from its handle list: nothing of the caller's either. */
+    int e, a = fcntl(sv[1], F_DUPFD, CHILD_FD + 2),
+           b = fcntl(ep[1], F_DUPFD_CLOEXEC, CHILD_FD + 2);
+    if (a < 0 || b < 0 || dup2(a, CHILD_FD) < 0 || dup2(b, CHILD_FD + 1) < 0 ||
+        fcntl(CHILD_FD + 1, F_SETFD, FD_CLOEXEC) < 0) {
+      e = errno;
+      while (write(ep[1], &e, sizeof e) < 0 && errno == EINTR) {
+      }
+      _exit(127);
+    }
+    close_from(CHILD_FD + 2, maxfd);
+    execve(prog, (char *const *)argv, env);
     e = errno;
-    while (write(ep[1], &e, sizeof e) < 0 && errno == EINTR) {
+    while (write(CHILD_FD + 1, &e, sizeof e) < 0 && errno == EINTR) {
     }
     _exit(127);
   }

@@ -290,13 +290,10 @@ START_TEST(test_other_user_is_refused_unless_admitted) {
   handoff_listener_t *l;
   handoff_chan_t *c, *b = NULL;
   handoff_proc_t *p;
-  handoff_access_t acc;
+  handoff_access_t acc = HANDOFF_ACCESS_INIT;
   char dir[128], code[16];
   LEAK_BEGIN();
-  memset(&acc, 0, sizeof acc);
   acc.uid = 65534;
-  acc.gid = -1;
-  acc.sid = NULL;
   if (!ts_is_root()) {
     LEAK_END();
     return;

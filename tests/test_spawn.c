@@ -64,7 +64,7 @@ START_TEST(test_child_inherits_the_channel_and_nothing_else_of_ours) {
   handoff_listener_t *l[3];
   handoff_chan_t *b[3], *cc[3], *sc[2];
   handoff_proc_t *cp[3], *sp[2];
-  handoff_sock_t got[3];
+  handoff_sock_t got[3], mine[2];
   long plain, busy;
   int i;
   LEAK_BEGIN();
@@ -82,7 +82,13 @@ START_TEST(test_child_inherits_the_channel_and_nothing_else_of_ours) {
   }
   for (i = 0; i < 2; i++)
     ck_assert_int_eq(ts_spawn("server", NULL, NULL, NULL, &sc[i], &sp[i]), 0);
+  /* And sockets of the caller's own, inheritable by default. */
+  mine[0] = ts_udp_bound(TS_AF_INET, NULL);
+  mine[1] = ts_tcp_listener(TS_AF_INET, NULL);
+  ck_assert(ts_is_inheritable(mine[0]) && ts_is_inheritable(mine[1]));
   busy = child_start_handles();
+  ts_close_sock(mine[0]);
+  ts_close_sock(mine[1]);
   ck_assert_int_eq(busy, plain);
   for (i = 0; i < 2; i++) {
     handoff_close(sc[i]);

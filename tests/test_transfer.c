@@ -500,6 +500,16 @@ START_TEST(test_peer_exit_gives_eclosed_on_recv_and_send_without_signal) {
   ck_assert_int_eq(handoff_send(ch.c, NULL, 0, "x", 1, 0), HANDOFF_ECLOSED);
   ts_close_sock(u);
   handoff_close(ch.c);
+  /* What a peer sent before it left stays readable, even after a send
+   * has seen it gone. */
+  start(&ch, "inherit-twice"); /* sends "ok", exits */
+  ck_assert_int_eq(ts_reap(ch.p), 0);
+  ck_assert_int_eq(handoff_send(ch.c, NULL, 0, "x", 1, 0), HANDOFF_ECLOSED);
+  len = sizeof b;
+  ck_assert_int_eq(handoff_recv(ch.c, NULL, NULL, b, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_str_eq(b, "ok");
+  ck_assert_int_eq(handoff_recv(ch.c, NULL, NULL, b, &len, TS_TIMEOUT_MS), HANDOFF_ECLOSED);
+  handoff_close(ch.c);
   LEAK_END();
 }
 END_TEST
