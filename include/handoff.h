@@ -255,6 +255,11 @@ HANDOFF_EXTERN int handoff_spawn(const char *const argv[],
 
 /* In a child started by handoff_spawn: take the inherited channel.  It is
  * made non-inheritable again, so the child's own children do not get it.
+ * The child trusts its parent on this channel: on POSIX received
+ * descriptors are not re-checked to be sockets here (the parent chose this
+ * process's program, environment and descriptors, so the check would guard
+ * against nothing, and it costs a system call per socket); every other
+ * channel, including the parent's side of this one, checks them.
  * Only the first call succeeds.  Errors: EINVAL (NULL out), ENOENT (this
  * process was not started by handoff_spawn, or the channel was already
  * taken), ENOMEM, ESYS. */

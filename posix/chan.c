@@ -9,19 +9,46 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #if HAVE_DECL_MSG_NOSIGNAL
-#define SEND_FLAGS (MSG_NOSIGNAL | MSG_DONTWAIT)
+#define SEND_FLAGS MSG_NOSIGNAL
 #else
-#define SEND_FLAGS MSG_DONTWAIT /* SO_NOSIGPIPE is set on the socket */
+#define SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
 #endif
 #if HAVE_DECL_MSG_CMSG_CLOEXEC
-#define RECV_FLAGS (MSG_CMSG_CLOEXEC | MSG_DONTWAIT)
+#define RECV_FLAGS MSG_CMSG_CLOEXEC
 #else
-#define RECV_FLAGS MSG_DONTWAIT
+#define RECV_FLAGS 0
 #endif
+
+/* Make the next blocking call on fd time out after ms (-1: never), unless
+ * that is already set.  0 or a code. */
+static int set_timeo(int fd, int opt, int *cache, int ms) {
+  struct timeval tv;
+  if (*cache == ms) return 0;
+  tv.tv_sec = ms < 0 ? 0 : ms / 1000;
+  tv.tv_usec = ms < 0 ? 0 : (ms % 1000) * 1000;
+  if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) != 0)
+    return handoff__px_err(errno);
+  *cache = ms;
+  return 0;
+}
+
+/* How the next try of a send or receive goes: 0 and *flags, or a code.
+ * Without a cache, or with no time left, it does not block. */
+static int next_try(int fd, int opt, int *cache, int *first_ms,
+                    uint64_t deadline, int *flags) {
+  int ms = *first_ms != -2 ? *first_ms : handoff__remaining(deadline);
+  *first_ms = -2;
+  if (cache == NULL || ms == 0) {
+    *flags |= MSG_DONTWAIT;
+    return 0;
+  }
+  return set_timeo(fd, opt, cache, ms);
+}
 
 static void close_fds(const int *fds, size_t n) {
   size_t i;
@@ -30,9 +57,16 @@ static void close_fds(const int *fds, size_t n) {
 
 int handoff__px_chan_new(int fd, int hello_seen, const handoff__limits_t *lim,
                          const handoff_peer_t *who, handoff_chan_t **out) {
-  handoff_chan_t *c = malloc(sizeof *c);
+  handoff_chan_t *c;
+  int fl = fcntl(fd, F_GETFL);
+  /* Blocking: waits happen in the kernel (SO_*TIMEO), one call each. */
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+    return handoff__px_err(errno);
+  c = malloc(sizeof *c);
   if (c == NULL) return handoff__err(HANDOFF_ENOMEM);
   c->fd = fd;
+  c->snd_timeo = c->rcv_timeo = -2;
+  c->check_socks = 1;
   memset(&c->who, 0, sizeof c->who);
   c->who.pid = c->who.uid = c->who.gid = -1;
   if (who != NULL) c->who = *who;
@@ -51,6 +85,14 @@ int handoff__px_chan_new(int fd, int hello_seen, const handoff__limits_t *lim,
 int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
                            const void *data, size_t len, const int *fds,
                            size_t nfds, uint64_t deadline) {
+  return handoff__px_send_frame_timed(fd, hdr, hdrlen, data, len, fds, nfds,
+                                      deadline, NULL, -2);
+}
+
+int handoff__px_send_frame_timed(int fd, const unsigned char *hdr,
+                                 size_t hdrlen, const void *data, size_t len,
+                                 const int *fds, size_t nfds,
+                                 uint64_t deadline, int *timeo, int first_ms) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
@@ -78,8 +120,11 @@ int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
     memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
   }
   for (;;) {
+    int flags = SEND_FLAGS;
+    r = next_try(fd, SO_SNDTIMEO, timeo, &first_ms, deadline, &flags);
+    if (r != 0) return r;
     /* SOCK_SEQPACKET: a successful sendmsg queued the whole message. */
-    if (sendmsg(fd, &msg, SEND_FLAGS) >= 0) return 0;
+    if (sendmsg(fd, &msg, flags) >= 0) return 0;
     switch (errno) {
     case EINTR:
       continue;
@@ -87,6 +132,11 @@ int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
 #if EWOULDBLOCK != EAGAIN
     case EWOULDBLOCK:
 #endif
+      if (timeo != NULL) { /* the kernel waited (or there is no time) */
+        if (handoff__remaining(deadline) == 0)
+          return handoff__err(HANDOFF_ETIMEDOUT);
+        continue;
+      }
       r = handoff__px_wait(fd, POLLOUT, deadline);
       if (r != 0) return r;
       continue;
@@ -101,7 +151,8 @@ int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
 /* One recvmsg of a whole frame into buf, with its descriptors.  Returns the
  * frame's length (0 at end of stream) or a negative code. */
 static long recv_frame(int fd, unsigned char *buf, size_t cap, int *fds,
-                       size_t *nfds, int *flags, uint64_t deadline) {
+                       size_t *nfds, int *flags, uint64_t deadline,
+                       int *timeo, int first_ms) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(int) * HANDOFF__PX_FD_ROOM)];
@@ -113,6 +164,9 @@ static long recv_frame(int fd, unsigned char *buf, size_t cap, int *fds,
   int r;
 
   for (;;) {
+    int fl = RECV_FLAGS;
+    r = next_try(fd, SO_RCVTIMEO, timeo, &first_ms, deadline, &fl);
+    if (r != 0) return r;
     memset(&msg, 0, sizeof msg);
     iov.iov_base = buf;
     iov.iov_len = cap;
@@ -120,13 +174,18 @@ static long recv_frame(int fd, unsigned char *buf, size_t cap, int *fds,
     msg.msg_iovlen = 1;
     msg.msg_control = ctl.buf;
     msg.msg_controllen = sizeof ctl.buf;
-    n = recvmsg(fd, &msg, RECV_FLAGS);
+    n = recvmsg(fd, &msg, fl);
     if (n >= 0) break;
     /* Linux reports a peer that closed with unread data as ECONNRESET
      * before the records it had sent us; the error is consumed, so read on
      * and let end-of-stream (0) say the channel is closed. */
     if (errno == EINTR || errno == ECONNRESET) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (timeo != NULL) { /* the kernel waited (or there is no time) */
+        if (handoff__remaining(deadline) == 0)
+          return handoff__err(HANDOFF_ETIMEDOUT);
+        continue;
+      }
       r = handoff__px_wait(fd, POLLIN, deadline);
       if (r != 0) return r;
       continue;
@@ -155,7 +214,8 @@ int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim) {
   int fds[HANDOFF__PX_FD_ROOM];
   size_t nfds;
   int flags;
-  long n = recv_frame(fd, buf, sizeof buf, fds, &nfds, &flags, deadline);
+  long n = recv_frame(fd, buf, sizeof buf, fds, &nfds, &flags, deadline,
+                      NULL, -2);
   if (n < 0) return (int)n;
   if (n == 0) return handoff__err(HANDOFF_ECLOSED);
   if (nfds != 0 || (flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) {
@@ -175,13 +235,17 @@ static int fail(handoff_chan_t *c, int code) {
   return handoff__err(code);
 }
 
+/* getsockopt(SO_TYPE) fails with ENOTSOCK for anything else, and costs
+ * less than fstat (about 240 vs 310 ns here). */
 static int is_socket(int fd) {
-  struct stat st;
-  return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+  int type;
+  socklen_t len = sizeof type;
+  return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
 }
 
 /* Read frames until one DATA message is pending in c. */
-static int read_message(handoff_chan_t *c, uint64_t deadline) {
+static int read_message(handoff_chan_t *c, uint64_t deadline,
+                        int timeout_ms) {
   int fds[HANDOFF__PX_FD_ROOM];
   size_t nfds, i;
   handoff__hdr_t h;
@@ -190,7 +254,8 @@ static int read_message(handoff_chan_t *c, uint64_t deadline) {
 
   for (;;) {
     n = recv_frame(c->fd, c->rbuf, sizeof c->rbuf, fds, &nfds, &flags,
-                   deadline);
+                   deadline, &c->rcv_timeo, timeout_ms);
+    timeout_ms = -2; /* a second frame (after HELLO) waits what is left */
     if (n < 0) {
       if (n == HANDOFF_ECLOSED) STORE(c->failed, HANDOFF_ECLOSED);
       return (int)n;
@@ -229,7 +294,7 @@ static int read_message(handoff_chan_t *c, uint64_t deadline) {
       close_fds(fds, nfds);
       return fail(c, HANDOFF_EPROTO);
     }
-    for (i = 0; i < nfds; i++) {
+    for (i = 0; i < nfds && c->check_socks; i++) {
       if (!is_socket(fds[i])) {
         close_fds(fds, nfds);
         return handoff__err(HANDOFF_ENOTSOCK);
@@ -262,8 +327,10 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
   handoff__hdr_encode(hdr, HANDOFF__T_DATA, nsocks, len);
   /* A peer that is gone fails every send by itself; what it sent before
    * stays readable until recv reaches the end of the stream. */
-  return handoff__px_send_frame(c->fd, hdr, sizeof hdr, data, len, socks,
-                                nsocks, handoff__deadline(timeout_ms));
+  return handoff__px_send_frame_timed(c->fd, hdr, sizeof hdr, data, len,
+                                      socks, nsocks,
+                                      handoff__deadline(timeout_ms),
+                                      &c->snd_timeo, timeout_ms);
 }
 
 int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
@@ -274,7 +341,7 @@ int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks, size_t *nsocks,
   if (r != 0) return r;
   if (!c->have_pending) {
     if ((r = LOAD(c->failed)) != 0) return handoff__err(r);
-    r = read_message(c, handoff__deadline(timeout_ms));
+    r = read_message(c, handoff__deadline(timeout_ms), timeout_ms);
     if (r != 0) return r;
   }
   if (c->pend_nsocks > cap_socks || c->pend_len > cap_data) {

@@ -19,6 +19,14 @@ struct handoff_chan {
   handoff_peer_t who; /* the peer, as the kernel told us */
   int failed;     /* sticky HANDOFF_EPROTO / HANDOFF_ECLOSED, or 0 */
   int hello_seen; /* the peer's HELLO has been read */
+  /* The fd blocks; a send or receive with a timeout blocks in the kernel
+   * under SO_SNDTIMEO / SO_RCVTIMEO, set only when the timeout changes
+   * (these hold the values set; -2: not yet). */
+  int snd_timeo, rcv_timeo;
+  /* Check that received descriptors are sockets.  Off only on a spawned
+   * child's channel: its peer is its parent, which chose its program,
+   * environment and descriptors, so checking it guards against nothing. */
+  int check_socks;
   handoff__limits_t peer;
   /* A message received but not yet returned (the caller's buffers were too
    * small): its descriptors, and its payload at rbuf + HDR_SIZE. */
@@ -59,10 +67,17 @@ int handoff__px_socket(int *out);
 int handoff__px_setup_fd(int fd);
 /* Wait for events on fd until deadline: 0, ETIMEDOUT or ESYS. */
 int handoff__px_wait(int fd, short events, uint64_t deadline);
-/* Send one frame (hdr + data + fds) with one sendmsg. */
+/* Send one frame (hdr + data + fds) with one sendmsg.  With timeo NULL
+ * each try does not block and poll waits between tries; with a channel's
+ * timeo cache the call blocks in the kernel (first_ms: the caller's
+ * timeout, so that the cache hits in the steady state). */
 int handoff__px_send_frame(int fd, const unsigned char *hdr, size_t hdrlen,
                            const void *data, size_t len, const int *fds,
                            size_t nfds, uint64_t deadline);
+int handoff__px_send_frame_timed(int fd, const unsigned char *hdr,
+                                 size_t hdrlen, const void *data, size_t len,
+                                 const int *fds, size_t nfds,
+                                 uint64_t deadline, int *timeo, int first_ms);
 /* Read the peer's first frame (HELLO or REFUSE) within deadline. */
 int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim);
 /* Wrap fd in a channel; fd becomes the channel's only on success.  With
