@@ -10,46 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Handle counting (with Wine's quirk) and socket set-up come from the
+ * test support file, shared with the conformance suite. */
+#include "../tests/support.h"
+
 #ifdef _WIN32
 #include <windows.h>
-static long handles(void) {
-  DWORD n = 0;
-  GetProcessHandleCount(GetCurrentProcess(), &n);
-  return (long)n;
-}
-static void net_init(void) {
-  WSADATA w;
-  WSAStartup(MAKEWORD(2, 2), &w);
-}
 #else
-#include <dirent.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #define closesocket close
-static long handles(void) {
-  long n = 0;
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  if (d == NULL) return -1;
-  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
-  closedir(d);
-  return n - 1;
-}
-static void net_init(void) {}
 #endif
+
+static long handles(void) { return ts_handle_count(); }
 
 #define WORKERS 4
 #define PER_MSG 8
 
-static int is_socket(handoff_sock_t s) {
-  int type = 0;
-#ifdef _WIN32
-  int len = sizeof type;
-#else
-  socklen_t len = sizeof type;
-#endif
-  return getsockopt(s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) == 0;
-}
 
 static int worker(void) {
   handoff_chan_t *c;
@@ -57,6 +34,7 @@ static int worker(void) {
   char msg[64];
   int r;
   if (handoff_inherited(&c) != 0) return 2;
+  ts_warm_process();
   before = handles();
   for (;;) {
     handoff_sock_t s[PER_MSG];
@@ -65,7 +43,7 @@ static int worker(void) {
     if (r != 0) break;
     if (len == 4 && memcmp(msg, "done", 4) == 0) break;
     for (i = 0; i < n; i++) {
-      if (!is_socket(s[i])) bad++;
+      if (!ts_is_socket(s[i])) bad++;
       closesocket(s[i]);
     }
     got += (long)n;
@@ -85,9 +63,10 @@ int main(int argc, char **argv) {
        worker_leaks = 0, before, i;
   int r, k, code, status = 0;
 
-  net_init();
+  ts_init(argv[0]);
   if (argc > 1 && strcmp(argv[1], "worker") == 0) return worker();
   if (total <= 0) total = 1000000L;
+  ts_warm_process();
   before = handles();
   for (k = 0; k < PER_MSG; k++) s[k] = socket(AF_INET, SOCK_DGRAM, 0);
   wargv[0] = argv[0];
