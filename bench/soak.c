@@ -36,6 +36,9 @@ static int worker(void) {
   if (handoff_inherited(&c) != 0) return 2;
   ts_warm_process();
   before = handles();
+  /* The parent sends nothing before this: on Windows a sender puts the
+   * handles into our process at send time, so this is the quiet moment. */
+  if (handoff_send(c, NULL, 0, "ready", 6, 60000) != 0) return 2;
   for (;;) {
     handoff_sock_t s[PER_MSG];
     size_t n = PER_MSG, len = sizeof msg, i;
@@ -72,11 +75,15 @@ int main(int argc, char **argv) {
   wargv[0] = argv[0];
   wargv[1] = "worker";
   wargv[2] = NULL;
-  for (k = 0; k < WORKERS; k++)
-    if ((r = handoff_spawn(wargv, &c[k], &p[k])) != 0) {
-      fprintf(stderr, "soak: spawn: %s\n", handoff_strerror(r));
+  for (k = 0; k < WORKERS; k++) {
+    char ready[8];
+    size_t len = sizeof ready;
+    if ((r = handoff_spawn(wargv, &c[k], &p[k])) != 0 ||
+        (r = handoff_recv(c[k], NULL, NULL, ready, &len, 60000)) != 0) {
+      fprintf(stderr, "soak: start worker: %s\n", handoff_strerror(r));
       return 1;
     }
+  }
   for (i = 0; sent < total; i++) {
     size_t n = total - sent < PER_MSG ? (size_t)(total - sent) : PER_MSG;
     r = handoff_send(c[i % WORKERS], s, n, "s", 1, 60000);
