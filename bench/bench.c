@@ -14,7 +14,9 @@
  *   stream K   the parent sends N messages of K sockets (the same K UDP
  *              sockets every time); the child closes each one it receives
  *              and confirms after the last.  Timed from the first send to
- *              the confirmation: sockets per second.
+ *              the confirmation: sockets per second.  Then again with both
+ *              processes pinned to one CPU: there the total CPU time of
+ *              sender and receiver counts, not just the slower of the two.
  *   ping       the parent sends one socket, the child closes it and answers
  *              one byte; each round trip is timed: p50 and p99.  Handoff
  *              and raw alternate in chunks within a repetition, so that
@@ -69,7 +71,7 @@ typedef struct {
   uint32_t op;
   uint32_t count; /* STREAM: sockets to receive; PING: round trips */
   uint32_t mark;  /* write bench-mark lines around the hot loop */
-  int32_t cpu;    /* PING: pin to this CPU for the run; -1: don't */
+  int32_t cpu;    /* STREAM, PING: pin to this CPU for the run; -1: don't */
 } cmd_t;
 
 static const char *role = "parent";
@@ -138,6 +140,7 @@ static int serve(xport_t *x) {
     if (cmd.magic != CMD_MAGIC) die("bad command", 0);
     switch (cmd.op) {
     case CMD_STREAM:
+      pin(cmd.cpu);
       send_byte(x); /* ready */
       mark((int)cmd.mark, "begin", x->name);
       for (got = 0; got < cmd.count; got += (uint32_t)n) {
@@ -150,6 +153,7 @@ static int serve(xport_t *x) {
       }
       send_byte(x); /* the last one arrived */
       mark((int)cmd.mark, "end", x->name);
+      unpin(cmd.cpu);
       break;
     case CMD_PING:
       pin(cmd.cpu);
@@ -228,14 +232,16 @@ static void send_cmd(xport_t *x, uint32_t op, uint32_t count, int marks,
   if (op == CMD_STREAM || op == CMD_PING) recv_data(x, b, sizeof b);
 }
 
-/* N messages of K sockets; returns the elapsed microseconds. */
+/* N messages of K sockets, both processes on CPU cpu if it is not -1;
+ * returns the elapsed microseconds. */
 static double run_stream(xport_t *x, const handoff_sock_t *socks, size_t k,
-                         uint32_t nmsg, int marks) {
+                         uint32_t nmsg, int marks, int cpu) {
   unsigned char b[64];
   double t0, t1;
   uint32_t i;
   int r;
-  send_cmd(x, CMD_STREAM, nmsg * (uint32_t)k, marks, -1);
+  pin(cpu);
+  send_cmd(x, CMD_STREAM, nmsg * (uint32_t)k, marks, cpu);
   mark(marks, "begin", x->name);
   t0 = bench_now_us();
   for (i = 0; i < nmsg; i++)
@@ -243,6 +249,7 @@ static double run_stream(xport_t *x, const handoff_sock_t *socks, size_t k,
   recv_data(x, b, sizeof b);
   t1 = bench_now_us();
   mark(marks, "end", x->name);
+  unpin(cpu);
   return t1 - t0;
 }
 
@@ -360,8 +367,9 @@ static const sizes_t quick_sizes = {1024, 300, 3, 10, 3};
 static const size_t ks[] = {1, 8, 64};
 #define NK (sizeof ks / sizeof ks[0])
 
-enum { ROW_S1, ROW_S8, ROW_S64, ROW_P50, ROW_P99, ROW_P50_PIN, ROW_P99_PIN,
-       NROWS };
+enum { ROW_S1, ROW_S8, ROW_S64, ROW_S1_PIN, ROW_S8_PIN, ROW_S64_PIN,
+       ROW_P50, ROW_P99, ROW_P50_PIN, ROW_P99_PIN, NROWS };
+#define IS_STREAM(row) ((row) < ROW_P50)
 
 static double median(const double *v, int n) {
   double t[MAX_REPS];
@@ -394,7 +402,7 @@ static int syscalls_main(const char *self, int argc, char **argv) {
   else
     usage();
   if (strcmp(argv[1], "stream") == 0) {
-    double us = run_stream(&x, socks, (size_t)k, (uint32_t)n, 1);
+    double us = run_stream(&x, socks, (size_t)k, (uint32_t)n, 1, -1);
     printf("%s stream K=%ld: %ld messages in %.0f us\n", x.name, k, n, us);
   } else if (strcmp(argv[1], "ping") == 0) {
     lat = malloc((size_t)n * sizeof *lat);
@@ -418,9 +426,9 @@ static int syscalls_main(const char *self, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   static const char *const row_name[NROWS] = {
-      "stream K=1",    "stream K=8",        "stream K=64",
-      "ping-pong p50", "ping-pong p99",     "  1 CPU: p50",
-      "  1 CPU: p99"};
+      "stream K=1",    "stream K=8",    "stream K=64",  "  1 CPU: K=1",
+      "  1 CPU: K=8",  "  1 CPU: K=64", "ping-pong p50", "ping-pong p99",
+      "  1 CPU: p50",  "  1 CPU: p99"};
   static double val[2][NROWS][MAX_REPS]; /* [handoff/raw][row][rep] */
   const char *self = argv[0];
   sizes_t sz = full_sizes;
@@ -462,24 +470,25 @@ int main(int argc, char **argv) {
 
   /* Memory first, while nothing else has touched the parent's heap. */
   open_handoff(self, &xs[0], &proc);
-  run_stream(&xs[0], socks, 1, 10000, 0);
+  run_stream(&xs[0], socks, 1, 10000, 0, -1);
   rss[0][0] = bench_peak_rss_kib();
   rss[0][1] = child_rss(&xs[0]);
   if (big) {
-    rss_1m_s = run_stream(&xs[0], socks, 1, 1000000 - 10000, 0) / 1e6;
+    rss_1m_s = run_stream(&xs[0], socks, 1, 1000000 - 10000, 0, -1) / 1e6;
     rss[1][0] = bench_peak_rss_kib();
     rss[1][1] = child_rss(&xs[0]);
   }
 
   open_raw(self, &xs[1]);
   for (rep = 0; rep < sz.reps; rep++) {
-    for (w = 0; w < (int)NK; w++) {
-      uint32_t nmsg = sz.stream_socks / (uint32_t)ks[w];
+    for (w = ROW_S1; w <= ROW_S64_PIN; w++) {
+      size_t k = ks[w % NK];
+      uint32_t nmsg = sz.stream_socks / (uint32_t)k;
       for (j = 0; j < 2; j++) {
         double us;
         t = (j + rep) % 2; /* who goes first alternates too */
-        us = run_stream(&xs[t], socks, ks[w], nmsg, 0);
-        val[t][w][rep] = (double)nmsg * (double)ks[w] / (us / 1e6);
+        us = run_stream(&xs[t], socks, k, nmsg, 0, w < ROW_S1_PIN ? -1 : 0);
+        val[t][w][rep] = (double)nmsg * (double)k / (us / 1e6);
       }
     }
     for (w = ROW_P50; w < NROWS; w += 2) {
@@ -514,16 +523,17 @@ int main(int argc, char **argv) {
          "handoff/raw");
   for (w = 0; w < NROWS; w++) {
     double h = median(val[0][w], sz.reps), r = median(val[1][w], sz.reps);
-    int is_stream = w < (int)NK;
+    int is_stream = IS_STREAM(w);
+    int pinned = (w >= ROW_S1_PIN && w <= ROW_S64_PIN) || w >= ROW_P50_PIN;
     char n[32];
     if (is_stream)
       snprintf(n, sizeof n, "N=%lu",
-               (unsigned long)(sz.stream_socks / (uint32_t)ks[w]));
+               (unsigned long)(sz.stream_socks / (uint32_t)ks[w % NK]));
     else
       snprintf(n, sizeof n, "N=%lu", (unsigned long)(chunk * sz.ping_chunks));
-    if (w >= ROW_P50_PIN && pin_failed) {
+    if (pinned && pin_failed) {
       printf("%-15s %-9s %12s %12s %11s   (pinning failed)\n", row_name[w],
-             "us", "n/a", "n/a", "n/a");
+             is_stream ? "sockets/s" : "us", "n/a", "n/a", "n/a");
       continue;
     }
     printf("%-15s %-9s %12.*f %12.*f %11.3f   %s\n", row_name[w],
