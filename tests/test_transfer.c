@@ -429,9 +429,11 @@ START_TEST(test_send_not_a_socket_is_enotsock_and_channel_stays_usable) {
   s[1] = ts_not_a_socket();
   s[2] = ts_udp_bound(TS_AF_INET, NULL);
   ck_assert_int_eq(handoff_send(ch.c, s, 3, "count", 6, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
+  ck_assert_int_eq(handoff_send(ch.c, &s[1], 1, "count", 6, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
   ts_close_not_a_socket(s[1]);
   s[1] = HANDOFF_INVALID_SOCK;
   ck_assert_int_eq(handoff_send(ch.c, s, 2, "count", 6, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
+  ck_assert_int_eq(handoff_send(ch.c, &s[1], 1, "count", 6, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
   s[1] = s[2];
   call(&ch, "count", s, 2, out, sizeof out);
   ck_assert(strncmp(out, "2 6 ", 4) == 0);

@@ -74,7 +74,6 @@ fail:
 int handoff__win_write(handoff_chan_t *c, const void *buf, size_t n,
                        uint64_t deadline) {
   DWORD done = 0, err, werr = 0, w;
-  ResetEvent(c->wev);
   memset(&c->wov, 0, sizeof(c->wov));
   c->wov.hEvent = c->wev;
   if (!WriteFile(c->pipe, buf, (DWORD)n, NULL, &c->wov)) {
@@ -100,7 +99,6 @@ int handoff__win_write(handoff_chan_t *c, const void *buf, size_t n,
 int handoff__win_read(handoff_chan_t *c, uint64_t deadline, DWORD *got) {
   DWORD err, w;
   if (!c->rpending) {
-    ResetEvent(c->rev);
     memset(&c->rov, 0, sizeof(c->rov));
     c->rov.hEvent = c->rev;
     if (!ReadFile(c->pipe, c->rbuf, HANDOFF__WIN_MAX_FRAME, NULL, &c->rov)) {
@@ -256,8 +254,12 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
   if (c->failed) return handoff__err((int)c->failed);
   deadline = handoff__deadline(timeout_ms);
 
-  /* Check them all before duplicating any: a duplicate cannot be undone. */
-  for (i = 0; i < nsocks; i++) {
+  /* Check them all before duplicating any: a duplicate cannot be undone.
+   * One socket needs no check of its own: if its duplication fails,
+   * nothing was duplicated (and each check costs Wine two server calls).
+   * ReadFile/WriteFile reset an overlapped event themselves, so nothing
+   * here resets them either. */
+  for (i = 0; i < nsocks && nsocks > 1; i++) {
     optlen = (int)sizeof(type);
     if (getsockopt(socks[i], SOL_SOCKET, SO_TYPE, (char *)&type, &optlen) ==
         SOCKET_ERROR) {
@@ -270,6 +272,8 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
   for (i = 0; i < nsocks; i++) {
     if (WSADuplicateSocketW(socks[i], c->peer_pid, &info) != 0) {
       err = WSAGetLastError();
+      if (err == WSAENOTSOCK || err == ERROR_INVALID_HANDLE)
+        return handoff__oserr(err, HANDOFF_ENOTSOCK);
       if (peer_gone(c)) return handoff__oserr(err, HANDOFF_ECLOSED);
       return handoff__win_err((DWORD)err);
     }
@@ -338,7 +342,6 @@ static void drain(handoff_chan_t *c) {
   DWORD avail = 0, got, err;
   if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL)) return;
   while (avail > 0) {
-    ResetEvent(c->rev);
     memset(&c->rov, 0, sizeof(c->rov));
     c->rov.hEvent = c->rev;
     if (!ReadFile(c->pipe, c->rbuf, HANDOFF__WIN_MAX_FRAME, NULL, &c->rov)) {
@@ -366,7 +369,6 @@ static void arm(handoff_chan_t *c) {
     return;
   }
   if (c->rpending) return;
-  ResetEvent(c->rev);
   memset(&c->rov, 0, sizeof(c->rov));
   c->rov.hEvent = c->rev;
   if (!ReadFile(c->pipe, c->rbuf, HANDOFF__WIN_MAX_FRAME, NULL, &c->rov)) {
