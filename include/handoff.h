@@ -41,6 +41,7 @@ typedef SOCKET handoff_sock_t;
 /* What an event loop waits on: an event for WaitForMultipleObjects. */
 typedef HANDLE handoff_waitable_t;
 #else
+#include <sys/socket.h>
 typedef int handoff_sock_t;
 #define HANDOFF_INVALID_SOCK (-1)
 /* What an event loop waits on: a descriptor for poll/epoll/kqueue (POLLIN). */
