@@ -394,6 +394,19 @@ void ts_helper_fail(const char *file, int line, const char *what) {
           line, what);
 }
 
+static int skipped;
+
+void ts_skip(const char *test_fn, const char *why) {
+  size_t n = strlen(test_fn);
+  /* Check's START_TEST(name) defines name_fn. */
+  if (n > 3 && strcmp(test_fn + n - 3, "_fn") == 0) n -= 3;
+  printf("SKIP: %.*s: %s\n", (int)n, test_fn, why);
+  fflush(stdout);
+  skipped++;
+}
+
+int ts_skipped(void) { return skipped; }
+
 int ts_has_stdio(void) {
 #ifdef _WIN32
   DWORD std[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};

@@ -81,7 +81,17 @@ int ts_run_helper(const ts_helper_t *table, int argc, char **argv);
   } while (0)
 void ts_helper_fail(const char *file, int line, const char *what);
 
-#endif
+/* A case that cannot run on this platform reports itself skipped (never
+ * passed): it prints "SKIP: <case>: <why>", is counted, and returns.
+ * main prints "Skipped: N" after Check's summary; scripts/test subtracts
+ * the skips from the passed count and prints them on the closing line. */
+#define TS_SKIP(why)                                                         \
+  do {                                                                       \
+    ts_skip(__func__, why);                                                  \
+    return;                                                                  \
+  } while (0)
+void ts_skip(const char *test_fn, const char *why);
+int ts_skipped(void);
 
 /* Wait until one of n waitables is ready: its index, or -1 on timeout. */
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms);
@@ -133,3 +143,5 @@ int ts_limit_descriptors(long room);
  * HANDOFF_TEST_UNDER_VALGRIND=1 there). */
 int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
+
+#endif /* HANDOFF_TEST_SUPPORT_H */
