@@ -24,6 +24,7 @@ static const ts_helper_t helpers[] = {
     {"low-fds", helper_low_fds},
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
+    {"hangup-flood", helper_hangup_flood},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so

@@ -54,17 +54,17 @@ int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
   int r, admitted;
   /* Not ImpersonateNamedPipeClient: that needs the client's data first,
    * and accept must not wait for a peer. */
-  proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, c->peer_pid);
+  proc = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)c->core.peer.pid);
   if (proc == NULL) return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
   if (!OpenProcessToken(proc, TOKEN_QUERY | TOKEN_DUPLICATE, &tok)) tok = NULL;
   CloseHandle(proc);
   if (tok == NULL) return handoff__oserr((int)GetLastError(), HANDOFF_EACCES);
-  r = token_user_sid(tok, c->peer_sid, sizeof(c->peer_sid));
-  admitted = r == 0 && (strcmp(c->peer_sid, self_sid) == 0 ||
+  r = token_user_sid(tok, c->core.peer.sid, sizeof(c->core.peer.sid));
+  admitted = r == 0 && (strcmp(c->core.peer.sid, self_sid) == 0 ||
                         (flags & HANDOFF_ALLOW_ANYONE) != 0);
   if (r == 0 && !admitted && allow != NULL) {
     PSID user = NULL;
-    if (ConvertStringSidToSidA(c->peer_sid, &user)) {
+    if (ConvertStringSidToSidA(c->core.peer.sid, &user)) {
       admitted = EqualSid(user, allow);
       LocalFree(user);
     }
@@ -99,14 +99,4 @@ int handoff__win_sd_create_ex(unsigned flags, const char *allow,
 
 int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out) {
   return handoff__win_sd_create_ex(0, NULL, out);
-}
-
-int handoff_peer(handoff_chan_t *c, handoff_peer_t *out) {
-  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
-  memset(out, 0, sizeof(*out));
-  out->pid = c->peer_pid != 0 ? (long)c->peer_pid : -1;
-  out->uid = -1;
-  out->gid = -1;
-  memcpy(out->sid, c->peer_sid, sizeof(c->peer_sid));
-  return 0;
 }
