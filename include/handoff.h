@@ -362,6 +362,30 @@ HANDOFF_EXTERN int handoff_chan_waitable(handoff_chan_t *c,
 HANDOFF_EXTERN int handoff_listener_waitable(handoff_listener_t *l,
                                              handoff_waitable_t *out);
 
+/*
+ * Back-pressure: wait for room to send.  A peer that does not read fills
+ * its channel; handoff_send with timeout 0 then returns HANDOFF_ETIMEDOUT
+ * (nothing sent).  Put this waitable in your loop and retry the send when
+ * it fires:
+ *  - POSIX: the channel's descriptor (the same one handoff_chan_waitable
+ *    gives); poll it for POLLOUT (EPOLLOUT / EVFILT_WRITE).  It fires when
+ *    the kernel has room again; a large message may still not fit at once
+ *    (then handoff_send returns ETIMEDOUT again: wait again).  With epoll,
+ *    register the descriptor once for EPOLLIN | EPOLLOUT.
+ *  - Windows: a manual-reset event, set while the channel has no message
+ *    waiting for the pipe.  A message the pipe cannot take at once is kept
+ *    by the channel and written as soon as the peer reads (handoff_send has
+ *    returned 0 for it, as a POSIX send returns once the kernel has the
+ *    bytes); the event is reset until then, and the next handoff_send waits
+ *    for it within its own timeout.  handoff_close gives such a message up
+ *    to one second to go out, then drops it.
+ * The waitable stays owned by the library and valid until the channel is
+ * closed.  It counts as a send call for the one-sender/one-receiver thread
+ * rule.  Errors: EINVAL.
+ */
+HANDOFF_EXTERN int handoff_chan_send_waitable(handoff_chan_t *c,
+                                              handoff_waitable_t *out);
+
 /* ---- Closing ----------------------------------------------------------- */
 
 /* Close the channel.  Sockets that arrived but were never returned by

@@ -158,6 +158,11 @@ int handoff_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
   return handoff__be_chan_waitable(c, out);
 }
 
+int handoff_chan_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+  return handoff__be_send_waitable(c, out);
+}
+
 int handoff_peer(handoff_chan_t *c, handoff_peer_t *out) {
   if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
   *out = HANDOFF__CORE(c)->peer;

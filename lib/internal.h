@@ -190,6 +190,7 @@ void handoff__be_close_sock(handoff_sock_t s);
 /* After each handoff_recv (Windows re-arms its pending read). */
 void handoff__be_recv_done(handoff_chan_t *c);
 int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out);
+int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out);
 /* Release the transport and the object (held sockets are lib's). */
 void handoff__be_chan_free(handoff_chan_t *c);
 

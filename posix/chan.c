@@ -262,6 +262,12 @@ int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
   return 0;
 }
 
+/* The same descriptor: the kernel reports send room as POLLOUT. */
+int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  *out = c->fd;
+  return 0;
+}
+
 void handoff__be_chan_free(handoff_chan_t *c) {
   close(c->fd);
   free(c);

@@ -677,6 +677,20 @@ int ts_limit_descriptors(long room) {
 void ts_restore_descriptor_limit(void) { setrlimit(RLIMIT_NOFILE, &saved_limit); }
 #endif
 
+int ts_wait_send_room(handoff_waitable_t w, int timeout_ms) {
+#ifdef _WIN32
+  return WaitForSingleObject(w, timeout_ms < 0 ? INFINITE
+                                               : (DWORD)timeout_ms) ==
+         WAIT_OBJECT_0;
+#else
+  struct pollfd p;
+  p.fd = w;
+  p.events = POLLOUT;
+  p.revents = 0;
+  return poll(&p, 1, timeout_ms) > 0 && (p.revents & POLLOUT) != 0;
+#endif
+}
+
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
 #ifdef _WIN32
   DWORD r = WaitForMultipleObjects((DWORD)n, w, FALSE,

@@ -93,6 +93,9 @@ void ts_helper_fail(const char *file, int line, const char *what);
 void ts_skip(const char *test_fn, const char *why);
 int ts_skipped(void);
 
+/* Wait for a send waitable (handoff_chan_send_waitable) to report room:
+ * 1, or 0 on timeout. */
+int ts_wait_send_room(handoff_waitable_t w, int timeout_ms);
 /* Wait until one of n waitables is ready: its index, or -1 on timeout. */
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms);
 

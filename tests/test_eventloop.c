@@ -148,6 +148,51 @@ START_TEST(test_nonblocking_send_on_a_full_channel_sends_whole_messages_or_nothi
 }
 END_TEST
 
+/* Fill a channel whose reader sleeps, then wait for room the way an event
+ * loop does: the send waitable is not ready while the channel is full, fires
+ * once the reader drains it, and the send then goes through. */
+START_TEST(test_send_waitable_fires_when_a_full_channel_has_room_again) {
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_waitable_t w;
+  char m[1024], out[32];
+  size_t len = sizeof out;
+  long sent = 0, t0;
+  int r = 0, tries;
+  LEAK_BEGIN();
+  ck_assert_int_eq(ts_spawn("slow-counter", NULL, NULL, NULL, &c, &p), 0);
+  ck_assert_int_eq(handoff_chan_send_waitable(c, &w), 0);
+  ck_assert_int_eq(ts_wait_send_room(w, 0), 1); /* empty: room */
+  memset(m, 'x', sizeof m);
+  m[sizeof m - 1] = '\0';
+  t0 = ts_now_ms();
+  while (r == 0 && ts_now_ms() - t0 < 700) {
+    snprintf(m, 24, "%ld", sent);
+    r = handoff_send(c, NULL, 0, m, sizeof m, 0);
+    if (r == 0) sent++;
+  }
+  ck_assert_int_eq(r, HANDOFF_ETIMEDOUT); /* full while the reader sleeps */
+  ck_assert_int_eq(ts_wait_send_room(w, 0), 0);
+  /* The reader wakes after a second and drains: room again. */
+  for (tries = 0; r != 0 && tries < 50; tries++) {
+    ck_assert_int_eq(ts_wait_send_room(w, TS_TIMEOUT_MS), 1);
+    snprintf(m, 24, "%ld", sent);
+    r = handoff_send(c, NULL, 0, m, sizeof m, 0);
+    if (r == 0) sent++;
+    else ck_assert_int_eq(r, HANDOFF_ETIMEDOUT);
+  }
+  ck_assert_int_eq(r, 0);
+  ck_assert_int_eq(handoff_send(c, NULL, 0, "end", 4, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, out, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(atol(out), sent); /* every send that said 0 arrived */
+  ck_assert_int_eq(handoff_chan_send_waitable(NULL, &w), HANDOFF_EINVAL);
+  ck_assert_int_eq(handoff_chan_send_waitable(c, NULL), HANDOFF_EINVAL);
+  handoff_close(c);
+  ck_assert_int_eq(ts_reap(p), 0);
+  LEAK_END();
+}
+END_TEST
+
 START_TEST(test_waitables_need_an_object) {
   handoff_waitable_t w;
   LEAK_BEGIN();
@@ -163,6 +208,7 @@ Suite *eventloop_suite(void) {
   tcase_set_timeout(t, 60);
   tcase_add_test(t, test_event_loop_serves_two_channels_and_a_listener_without_blocking);
   tcase_add_test(t, test_nonblocking_send_on_a_full_channel_sends_whole_messages_or_nothing);
+  tcase_add_test(t, test_send_waitable_fires_when_a_full_channel_has_room_again);
   tcase_add_test(t, test_waitables_need_an_object);
   suite_add_tcase(s, t);
   return s;

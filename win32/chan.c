@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How long handoff_close waits for the peer to take a last message that
+ * the pipe could not take at once. */
+#define LINGER_MS 1000
+
 /* ---- Process-wide bits ------------------------------------------------- */
 
 static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
@@ -43,7 +47,7 @@ int handoff__win_chan_new(HANDLE pipe, handoff_chan_t **out) {
     r = handoff__err(HANDOFF_ENOMEM);
     goto fail;
   }
-  c->wev = CreateEventW(NULL, TRUE, FALSE, NULL);
+  c->wev = CreateEventW(NULL, TRUE, TRUE, NULL); /* set: no write pending */
   if (c->wev == NULL) goto fail_os;
   c->rev = CreateEventW(NULL, TRUE, FALSE, NULL);
   if (c->rev == NULL) goto fail_os;
@@ -63,29 +67,52 @@ fail:
 
 /* ---- Raw frame I/O ----------------------------------------------------- */
 
-/* Write one whole frame by the deadline.  0, ETIMEDOUT, ECLOSED, ESYS. */
-static int write_frame(handoff_chan_t *c, size_t n, uint64_t deadline) {
-  DWORD done = 0, err, werr = 0, w;
-  memset(&c->wov, 0, sizeof(c->wov));
-  c->wov.hEvent = c->wev;
-  if (!WriteFile(c->pipe, c->wbuf, (DWORD)n, NULL, &c->wov)) {
-    err = GetLastError();
-    if (err != ERROR_IO_PENDING) return handoff__win_err(err);
-    w = WaitForSingleObject(c->wev, handoff__win_wait_ms(deadline));
-    if (w != WAIT_OBJECT_0) {
-      werr = w == WAIT_TIMEOUT ? 0 : GetLastError();
-      CancelIoEx(c->pipe, &c->wov);
-    }
-  }
-  /* After a cancel this also tells whether the write made it anyway. */
-  if (!GetOverlappedResult(c->pipe, &c->wov, &done, TRUE)) {
-    err = GetLastError();
-    if (err != ERROR_OPERATION_ABORTED) return handoff__win_err(err);
-    if (werr != 0) return handoff__win_err(werr);
-    return handoff__err(HANDOFF_ETIMEDOUT);
-  }
-  if (done != (DWORD)n) return handoff__err(HANDOFF_ESYS);
+/* Writes.  A message the pipe cannot take at once stays in wbuf with its
+ * write pending: it is ours to deliver from then on, as bytes in a POSIX
+ * socket buffer are the kernel's.  The next send first waits (by its own
+ * deadline) for that write to end; nothing of the new message is done
+ * before, so nothing is duplicated for a message that then times out.  wev
+ * is set whenever no write is pending: the send waitable. */
+
+/* Wait by deadline for the pending write to end.  0 (none pending, or it
+ * completed), ETIMEDOUT (still pending), or the error it ended with. */
+static int finish_write(handoff_chan_t *c, uint64_t deadline) {
+  DWORD done, w;
+  if (!c->wpending) return 0;
+  w = WaitForSingleObject(c->wev, handoff__win_wait_ms(deadline));
+  if (w == WAIT_TIMEOUT) return handoff__err(HANDOFF_ETIMEDOUT);
+  if (w != WAIT_OBJECT_0) return handoff__win_err(GetLastError());
+  c->wpending = 0;
+  if (!GetOverlappedResult(c->pipe, &c->wov, &done, FALSE))
+    return handoff__win_err(GetLastError());
   return 0;
+}
+
+/* Hand the n bytes of wbuf to the pipe: 0 once it has them or the write is
+ * pending. */
+static int start_write(handoff_chan_t *c, size_t n) {
+  DWORD err;
+  memset(&c->wov, 0, sizeof(c->wov));
+  c->wov.hEvent = c->wev; /* WriteFile resets it; completion sets it */
+  if (WriteFile(c->pipe, c->wbuf, (DWORD)n, NULL, &c->wov)) return 0;
+  err = GetLastError();
+  if (err == ERROR_IO_PENDING) {
+    c->wpending = 1;
+    return 0;
+  }
+  SetEvent(c->wev); /* nothing pending */
+  return handoff__win_err(err);
+}
+
+/* At close: give a pending write up to LINGER_MS to go out, then cancel
+ * it (the message is dropped). */
+static void flush_write(handoff_chan_t *c) {
+  DWORD done;
+  if (finish_write(c, handoff__deadline(LINGER_MS)) != HANDOFF_ETIMEDOUT)
+    return;
+  CancelIoEx(c->pipe, &c->wov);
+  GetOverlappedResult(c->pipe, &c->wov, &done, TRUE);
+  c->wpending = 0;
 }
 
 /* Start a ReadFile of the next frame into rbuf unless one is pending.
@@ -251,12 +278,13 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   size_t off = HANDOFF__HDR_SIZE + nsocks * HANDOFF__WIN_INFO_SIZE;
   int r;
   (void)timeout_ms;
-  r = check_socks(socks, nsocks);
+  r = finish_write(c, deadline);
+  if (r == 0) r = check_socks(socks, nsocks);
   if (r == 0) r = export_socks(c, socks, nsocks);
   if (r != 0) return r;
   memcpy(c->wbuf, hdr, HANDOFF__HDR_SIZE);
   if (len != 0) memcpy(c->wbuf + off, data, len);
-  return write_frame(c, off + len, deadline);
+  return start_write(c, off + len);
 }
 
 /* ---- Event loops and closing ------------------------------------------- */
@@ -277,6 +305,11 @@ int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
   c->waitable = 1;
   arm(c);
   *out = c->rev;
+  return 0;
+}
+
+int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  *out = c->wev;
   return 0;
 }
 
@@ -302,6 +335,7 @@ static void drain(handoff_chan_t *c) {
 
 void handoff__be_chan_free(handoff_chan_t *c) {
   DWORD got = 0;
+  flush_write(c);
   /* The kernel writes into rbuf until the read is really over. */
   if (c->rpending) {
     CancelIoEx(c->pipe, &c->rov);

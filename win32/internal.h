@@ -37,10 +37,12 @@ struct handoff_chan {
   HANDLE pipe;          /* message-mode named pipe, overlapped */
   int waitable;         /* in an event loop: keep a read pending on rev */
 
-  /* Send side: one buffer for a whole frame, one event. */
+  /* Send side: one buffer for a whole frame, one event (set while no
+   * write is pending), at most one write pending (chan.c). */
   HANDLE wev;
   OVERLAPPED wov;
   unsigned char *wbuf;
+  int wpending;
 
   /* Receive side: at most one ReadFile pending into rbuf (which also holds
    * a held message's payload: no read is started while one is held). */
