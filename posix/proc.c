@@ -134,6 +134,7 @@ static int start_fork(void (*entry)(void *), void *arg, handoff_proc_t *p) {
    * it did not start (SIGCHLD ignored, waitpid(-1)) and this child has
    * already exited: microseconds after fork, before its exec. */
   if (!no_pidfd) p->pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+  if (p->pidfd < 0 && errno == ENOSYS) no_pidfd = 1; /* kernel < 5.3 */
   if (p->pidfd < 0) p->pidfd = -1;
 #endif
   return 0;
