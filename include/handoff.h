@@ -241,16 +241,44 @@ HANDOFF_EXTERN int handoff_listen_ex(const char *name,
 
 /* ---- Spawning a child with a channel ----------------------------------- */
 
-/* Start argv[0] (searched in PATH if it contains no directory separator)
- * with arguments argv (NULL-terminated) and a channel to it.  The child
- * inherits that channel and nothing else: its stdin, stdout and stderr are
- * the parent's, and no other descriptor or handle of the parent reaches it,
- * not even ones the caller left inheritable (POSIX: all others are closed
- * in the child before exec; Windows: an explicit handle list).  The child gets the channel with
- * handoff_inherited().  On success *chan and *proc are owned by the caller:
- * close the channel with handoff_close and reap the child with
- * handoff_wait.  Errors: EINVAL, ENOENT (program not found), EACCES
- * (not executable), ENOMEM, ESYS. */
+/* Start argv[0] with arguments argv (NULL-terminated) and a channel to it.
+ * The program is found as follows, never through a shell or interpreter:
+ *  - POSIX: a name containing '/' is used as given, any other is searched
+ *    in PATH (as execvp, without running non-executables through sh).
+ *  - Windows: a name containing '\\', '/' or ':' is used as given, any
+ *    other is searched in the directories of PATH only (not the program's
+ *    own directory nor the current one, which CreateProcess would search
+ *    first); ".exe" is added when the last component has no extension.
+ *    The file found is passed to CreateProcessW as the application name.
+ *    Batch files (.bat, .cmd, any case) are refused with EINVAL, also when
+ *    a name without extension would find one through PATHEXT: Windows
+ *    runs them through cmd.exe, which would parse the arguments again
+ *    (the "BatBadBut" class).  The quoted command line, terminator
+ *    included, must fit in 32,767 characters; a longer one is refused
+ *    with EINVAL before anything is created (Windows would cut it).
+ * The child inherits that channel and nothing else: its stdin, stdout and
+ * stderr are the parent's, and no other descriptor or handle of the parent
+ * reaches it, not even ones the caller left inheritable (POSIX: all others
+ * are closed in the child before exec, with close_range/closefrom, else a
+ * listing of the open descriptors, else every number up to RLIMIT_NOFILE;
+ * Windows: an explicit handle list).  The child gets the channel with
+ * handoff_inherited().
+ * Descriptors spawn creates are close-on-exec from their creation where
+ * the OS allows (pipe2 with O_CLOEXEC, SOCK_CLOEXEC); where it does not
+ * (no pipe2 or SOCK_CLOEXEC, e.g. macOS), a fork+exec by another thread
+ * during the call can inherit them, and spawn then waits for that program
+ * to exit.  Windows: the child's channel end and its copies of stdio are
+ * inheritable only for the duration of the CreateProcessW call; a
+ * CreateProcess with bInheritHandles=TRUE and no handle list made by
+ * another thread at that moment would inherit them (Windows has no way to
+ * exclude a handle from such a call).
+ * On success *chan and *proc are owned by the caller: close the channel
+ * with handoff_close, and reap the child with handoff_wait (or release it
+ * with handoff_proc_free).  Errors: EINVAL (a NULL argument, an empty
+ * argv; Windows: a batch file, a command line over 32,767 characters),
+ * ENOENT (program not found), EACCES (not executable: no permission, or
+ * not a program the OS can load: POSIX ENOEXEC, Windows
+ * ERROR_BAD_EXE_FORMAT), ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_spawn(const char *const argv[],
                                  handoff_chan_t **chan, handoff_proc_t **proc);
 
@@ -266,17 +294,66 @@ HANDOFF_EXTERN int handoff_spawn(const char *const argv[],
  * taken), ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_inherited(handoff_chan_t **out);
 
+/* How the library holds a child, so that it never acts on a process that is
+ * not its child: Linux 5.4 and later, a pidfd (from clone3 with CLONE_PIDFD,
+ * or pidfd_open right after fork); FreeBSD, a process descriptor (pdfork);
+ * Windows, the process handle, which keeps the process id from being
+ * reused while it is open.  Elsewhere (macOS, the other BSDs, older Linux)
+ * only the pid is held, and wait and kill first ask the kernel (waitid with
+ * WNOWAIT) whether it is still this process's unreaped child; if another
+ * thread of the application reaps it (waitpid(-1)) between that check and
+ * the kill() or waitpid() that follows and the pid is reused at once, the
+ * signal or the wait reaches the new process: avoid reaping children you
+ * did not start on those systems, or use handoff_proc_free first.
+ * An application that reaps children itself (SIGCHLD set to SIG_IGN, or a
+ * handler calling waitpid(-1)) loses their exit status; the library then
+ * reports them as below and loses nothing else. */
+
 /* Wait up to timeout_ms for the child to exit.  On 0, *exit_code (if not
  * NULL) is its exit status (POSIX: 128 + signal number if a signal killed
- * it) and p is freed.  On any error p stays valid and owned by the caller.
- * Errors: EINVAL, ETIMEDOUT, ESYS. */
+ * it) and p is freed.  On ECLOSED the child was reaped by someone else
+ * (POSIX: SIGCHLD ignored or waitpid by the application) so its status is
+ * lost: *exit_code (if not NULL) is -1 and p is freed too.  On any other
+ * error p stays valid and owned by the caller.  Does not poll where the OS
+ * gives a waitable (below); elsewhere it checks with growing sleeps of at
+ * most 32 ms.  Errors: EINVAL, ETIMEDOUT, ECLOSED, ESYS. */
 HANDOFF_EXTERN int handoff_wait(handoff_proc_t *p, int timeout_ms,
                                 int *exit_code);
 
 /* Forcibly end the child (SIGKILL / TerminateProcess with 137, so that
- * handoff_wait reports 137 on both).  p stays valid: reap it with
- * handoff_wait.  Errors: EINVAL, EACCES (not allowed), ESYS. */
+ * handoff_wait reports 137 on both).  A child that has already exited is
+ * not signalled and this returns 0.  p stays valid: reap it with
+ * handoff_wait.  Errors: EINVAL, ECLOSED (POSIX: the child was reaped by
+ * someone else; nothing was signalled), EACCES (not allowed), ESYS. */
 HANDOFF_EXTERN int handoff_kill(handoff_proc_t *p);
+
+/* Release p without waiting: the child keeps running, and the library
+ * will never signal or wait for it.  On POSIX it then becomes a zombie when
+ * it exits unless the application reaps it (waitpid with its pid, which
+ * handoff_proc_pid gave, or SIGCHLD ignored).  Use it when the application
+ * reaps its own children.  The channel is not affected.  NULL is ignored. */
+HANDOFF_EXTERN void handoff_proc_free(handoff_proc_t *p);
+
+/* A waitable that becomes ready when the child exits (or, POSIX, is
+ * reaped by someone else), so that an event loop learns of it without
+ * polling; then call handoff_wait(p, 0, ...) to reap it.  It stays ready
+ * from then on.  What it is:
+ *  - Linux 5.4+: the pidfd (poll: POLLIN).  FreeBSD: the process
+ *    descriptor (poll: POLLHUP; kqueue: EVFILT_PROCDESC).
+ *  - Other POSIX systems and older Linux: the read end of a pipe whose
+ *    write end a thread of the library closes when waitid (without
+ *    reaping) reports the child's exit (poll: POLLIN|POLLHUP); the thread
+ *    is started by the first call and costs one thread per child until it
+ *    exits.  With SIGCHLD ignored and other children running, some systems
+ *    report the exit only when every child has exited.
+ *  - Windows: the process handle (WaitForMultipleObjects); signalled
+ *    when the process exits.
+ * It stays owned by the library and valid until handoff_wait frees p or
+ * handoff_proc_free: never close it, read it or wait on it with a
+ * reaping call yourself.  Errors: EINVAL, ENOMEM, ESYS (no thread or pipe
+ * could be created for the fallback). */
+HANDOFF_EXTERN int handoff_proc_waitable(handoff_proc_t *p,
+                                         handoff_waitable_t *out);
 
 /* The child's process id, or -1 for NULL. */
 HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);

@@ -42,9 +42,7 @@ struct handoff_listener {
   char lock_path[116]; /* path's ".lock" sibling */
 };
 
-struct handoff_proc {
-  pid_t pid;
-};
+/* struct handoff_proc: posix/proc.c, its only user (posix/proc.h). */
 
 /* errno -> HANDOFF_E*, recording errno for handoff_last_oserror()
  * (error.c). */

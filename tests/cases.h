@@ -34,6 +34,8 @@ int helper_low_fds(int argc, char **argv);
 int helper_storm_echo(int argc, char **argv);
 int helper_slow_counter(int argc, char **argv);
 int helper_hangup_flood(int argc, char **argv);
+int helper_arg_echo(int argc, char **argv);
+int helper_count_plain(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

@@ -25,6 +25,8 @@ static const ts_helper_t helpers[] = {
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
     {"hangup-flood", helper_hangup_flood},
+    {"arg-echo", helper_arg_echo},
+    {"count-plain", helper_count_plain},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so

@@ -711,3 +711,210 @@ int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
   return -1;
 #endif
 }
+
+/* ---- spawn support ------------------------------------------------------ */
+
+#ifndef _WIN32
+#include <errno.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#endif
+
+const char *ts_self_path(void) { return self_path; }
+
+int ts_batch_files_run(void) {
+#ifdef _WIN32
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+long ts_cmdline_limit(void) {
+#ifdef _WIN32
+  return 32767;
+#else
+  return -1;
+#endif
+}
+
+typedef struct {
+  void (*fn)(void *);
+  void *arg;
+#ifdef _WIN32
+  HANDLE h;
+#else
+  pthread_t t;
+#endif
+} ts_thread;
+
+#ifdef _WIN32
+static DWORD WINAPI ts_thread_main(LPVOID p) {
+#else
+static void *ts_thread_main(void *p) {
+#endif
+  ts_thread *t = p;
+  t->fn(t->arg);
+  return 0;
+}
+
+void *ts_thread_start(void (*fn)(void *), void *arg) {
+  ts_thread *t = malloc(sizeof *t);
+  if (t == NULL) return NULL;
+  t->fn = fn;
+  t->arg = arg;
+#ifdef _WIN32
+  t->h = CreateThread(NULL, 0, ts_thread_main, t, 0, NULL);
+  if (t->h != NULL) return t;
+#else
+  if (pthread_create(&t->t, NULL, ts_thread_main, t) == 0) return t;
+#endif
+  free(t);
+  return NULL;
+}
+
+void ts_thread_join(void *p) {
+  ts_thread *t = p;
+#ifdef _WIN32
+  WaitForSingleObject(t->h, INFINITE);
+  CloseHandle(t->h);
+#else
+  pthread_join(t->t, NULL);
+#endif
+  free(t);
+}
+
+int ts_run_plain(const char *role) {
+#ifdef _WIN32
+  (void)role;
+  return -1;
+#else
+  char *argv[4];
+  int st;
+  pid_t pid;
+  argv[0] = self_path;
+  argv[1] = (char *)"--helper";
+  argv[2] = (char *)role;
+  argv[3] = NULL;
+  pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    execv(self_path, argv);
+    _exit(126);
+  }
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+#endif
+}
+
+int ts_reap_children_elsewhere(int on) {
+#ifdef _WIN32
+  (void)on;
+  return -1;
+#else
+  return signal(SIGCHLD, on ? SIG_IGN : SIG_DFL) == SIG_ERR ? -1 : 0;
+#endif
+}
+
+int ts_reap_pid(long pid) {
+#ifdef _WIN32
+  (void)pid;
+  return 0;
+#else
+  int st;
+  while (waitpid((pid_t)pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return 0;
+#endif
+}
+
+const char *ts_temp_dir(void) {
+  static char dir[1024];
+  if (dir[0] == '\0') {
+#ifdef _WIN32
+    char base[MAX_PATH];
+    GetTempPathA(sizeof base, base);
+    snprintf(dir, sizeof dir, "%shandoff-test-%ld", base, ts_getpid());
+    CreateDirectoryA(dir, NULL);
+#else
+    const char *t = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/handoff-test-%ld",
+             t != NULL && t[0] != '\0' ? t : "/tmp", ts_getpid());
+    mkdir(dir, 0700);
+#endif
+  }
+  return dir;
+}
+
+int ts_write_file(char *path, size_t cap, const char *name,
+                  const char *content, int executable) {
+  FILE *f;
+  snprintf(path, cap, "%s/%s", ts_temp_dir(), name);
+#ifdef _WIN32
+  {
+    char *p;
+    for (p = path; *p != '\0'; p++)
+      if (*p == '/') *p = '\\';
+  }
+#endif
+  f = fopen(path, "wb");
+  if (f == NULL) return -1;
+  fputs(content, f);
+  if (fclose(f) != 0) return -1;
+#ifndef _WIN32
+  if (chmod(path, executable ? 0700 : 0600) != 0) return -1;
+#else
+  (void)executable;
+#endif
+  return 0;
+}
+
+int ts_file_exists(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return 0;
+  fclose(f);
+  return 1;
+}
+
+void ts_remove_file(const char *path) { remove(path); }
+
+long ts_open_high_descriptor(long at) {
+#ifdef _WIN32
+  (void)at;
+  return -1;
+#else
+  struct rlimit rl;
+  int fd;
+  if (getenv("HANDOFF_TEST_UNDER_VALGRIND") != NULL) return -1;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+  if (rl.rlim_cur <= (rlim_t)at) {
+    /* Raising the hard limit needs CAP_SYS_RESOURCE; without it, go as
+     * high as the hard limit allows. */
+    struct rlimit want = rl;
+    want.rlim_cur = want.rlim_max = (rlim_t)at + 1;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max > (rlim_t)at)
+      want.rlim_max = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) != 0) {
+      if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max < 2) return -1;
+      at = (long)rl.rlim_max - 1;
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+    }
+  }
+  fd = open("/dev/null", O_RDONLY); /* inheritable on purpose */
+  if (fd < 0) return -1;
+  if (dup2(fd, (int)at) < 0) at = -1;
+  close(fd);
+  return at;
+#endif
+}
+
+void ts_close_high_descriptor(long fd) {
+#ifndef _WIN32
+  if (fd >= 0) close((int)fd);
+#else
+  (void)fd;
+#endif
+}

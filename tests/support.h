@@ -148,3 +148,44 @@ int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
 
 #endif /* HANDOFF_TEST_SUPPORT_H */
+
+/* ---- for the spawn cases ----------------------------------------------- */
+#ifndef HANDOFF_TEST_SUPPORT_SPAWN_H
+#define HANDOFF_TEST_SUPPORT_SPAWN_H
+/* This test binary's full path (argv[0] of every helper). */
+const char *ts_self_path(void);
+/* A thread running fn(arg); join it with ts_thread_join.  NULL on failure. */
+void *ts_thread_start(void (*fn)(void *), void *arg);
+void ts_thread_join(void *t);
+/* Run this binary as helper `role` the plain way, as an unrelated part of
+ * an application would (POSIX fork + execv, nothing closed): its exit
+ * code, or -1 where there is no such way to test here (Windows: see
+ * test_spawn.c). */
+int ts_run_plain(const char *role);
+/* on: the application reaps children itself (POSIX: SIGCHLD set to
+ * SIG_IGN, so the kernel reaps them); off: back to the default.  -1 where
+ * nobody but the holder of a process handle can reap (Windows). */
+int ts_reap_children_elsewhere(int on);
+/* Reap a child by pid (after handoff_proc_free); 0 on Windows. */
+int ts_reap_pid(long pid);
+/* Write a file `name` with `content` into a private temporary folder;
+ * executable: POSIX mode 0700 instead of 0600.  Its path goes to path.
+ * 0 or -1. */
+int ts_write_file(char *path, size_t cap, const char *name,
+                  const char *content, int executable);
+/* The folder ts_write_file writes into. */
+const char *ts_temp_dir(void);
+int ts_file_exists(const char *path);
+void ts_remove_file(const char *path);
+/* Open a descriptor numbered `at` (raising the limits), or if the hard
+ * limit may not be raised, the highest number it allows: the number, or
+ * -1 where there are no such numbers (Windows) or valgrind keeps its own.
+ * ts_close_high_descriptor closes it. */
+long ts_open_high_descriptor(long at);
+void ts_close_high_descriptor(long fd);
+/* 1 where the OS would run a batch file through an interpreter (Windows). */
+int ts_batch_files_run(void);
+/* The OS's command-line limit in characters (terminator included), or -1
+ * where arguments of that size have no such limit (POSIX). */
+long ts_cmdline_limit(void);
+#endif

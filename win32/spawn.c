@@ -1,6 +1,8 @@
 /* Spawning a child with a channel: a private pipe pair whose client end the
  * child inherits through an explicit handle list; its handle value travels
- * in the child's environment as HANDOFF_CHANNEL. */
+ * in the child's environment as HANDOFF_CHANNEL.  The program is resolved
+ * here (PATH only, never a batch file) and passed to CreateProcessW as the
+ * application name.  The process object is in win32/proc.c. */
 #include "internal.h"
 
 #include <stdlib.h>
@@ -9,6 +11,11 @@
 
 #define ENV_NAME L"HANDOFF_CHANNEL"
 #define ENV_NAME_LEN 15
+/* CreateProcessW's limit on lpCommandLine, terminating NUL included
+ * ("CreateProcessW function", Remarks: "The maximum length of this string
+ * is 32,767 characters, including the Unicode terminating null
+ * character"). */
+#define CMDLINE_MAX 32767
 
 static volatile LONG spawn_counter;
 
@@ -102,6 +109,7 @@ static int build_cmdline(const char *const argv[], WCHAR **out) {
       free(w);
     }
     if (pass == 0) {
+      if (n + 1 > CMDLINE_MAX) return handoff__err(HANDOFF_EINVAL);
       total = n;
       n = 0;
       cmd = malloc((total + 1) * sizeof(WCHAR));
@@ -166,217 +174,431 @@ static int build_env(HANDLE h, WCHAR **out) {
   return 0;
 }
 
+/* ---- Finding the program ----------------------------------------------- */
+
+/* The extension of the last path component (".exe"), or NULL. */
+static const WCHAR *extension(const WCHAR *path) {
+  const WCHAR *base = path, *p, *dot = NULL;
+  for (p = path; *p != 0; p++)
+    if (*p == L'\\' || *p == L'/' || *p == L':') base = p + 1;
+  for (p = base; *p != 0; p++)
+    if (*p == L'.') dot = p;
+  return dot;
+}
+
+static int ext_is(const WCHAR *ext, const WCHAR *what) {
+  return ext != NULL &&
+         CompareStringOrdinal(ext, -1, what, -1, TRUE) == CSTR_EQUAL;
+}
+
+/* .bat and .cmd run through cmd.exe, which parses the command line again:
+ * never start one. */
+static int is_batch(const WCHAR *path) {
+  const WCHAR *ext = extension(path);
+  return ext_is(ext, L".bat") || ext_is(ext, L".cmd");
+}
+
+static int is_file(const WCHAR *path) {
+  DWORD a = GetFileAttributesW(path);
+  return a != INVALID_FILE_ATTRIBUTES && !(a & FILE_ATTRIBUTE_DIRECTORY);
+}
+
+/* dir (dl characters, may be 0) + '\' + name + ext, malloc'd. */
+static WCHAR *join(const WCHAR *dir, size_t dl, const WCHAR *name,
+                   const WCHAR *ext) {
+  size_t nl = wcslen(name), el = wcslen(ext);
+  WCHAR *out = malloc((dl + nl + el + 2) * sizeof(WCHAR));
+  if (out == NULL) return NULL;
+  memcpy(out, dir, dl * sizeof(WCHAR));
+  if (dl > 0 && dir[dl - 1] != L'\\' && dir[dl - 1] != L'/') out[dl++] = L'\\';
+  memcpy(out + dl, name, nl * sizeof(WCHAR));
+  memcpy(out + dl + nl, ext, (el + 1) * sizeof(WCHAR));
+  return out;
+}
+
+/* Look for name in one directory (dl == 0: name is a path as given).
+ * 0 found (*out), 1 not there, or an error.  *batch is set when a batch
+ * file answers to the name, as PATHEXT would find it. */
+static int try_dir(const WCHAR *dir, size_t dl, const WCHAR *name,
+                   WCHAR **out, int *batch) {
+  static const WCHAR *const batch_ext[] = {L".bat", L".cmd"};
+  int has_ext = extension(name) != NULL;
+  WCHAR *cand = join(dir, dl, name, has_ext ? L"" : L".exe");
+  size_t i;
+  if (cand == NULL) return handoff__err(HANDOFF_ENOMEM);
+  if (is_file(cand) && !is_batch(cand)) {
+    *out = cand;
+    return 0;
+  }
+  if (is_file(cand)) *batch = 1;
+  for (i = 0; !has_ext && i < 2; i++) {
+    free(cand);
+    cand = join(dir, dl, name, batch_ext[i]);
+    if (cand == NULL) return handoff__err(HANDOFF_ENOMEM);
+    if (is_file(cand)) *batch = 1;
+  }
+  free(cand);
+  return 1;
+}
+
+/* Resolve argv[0] as include/handoff.h says: a name with a directory
+ * separator as given, any other in PATH's directories only; ".exe" added
+ * to a name without extension.  ENOENT, or EINVAL for a batch file. */
+static int find_program(const WCHAR *name, WCHAR **out) {
+  WCHAR *path = NULL, *p, *end;
+  DWORD n;
+  int r = 1, batch = 0;
+  if (wcspbrk(name, L"\\/:") != NULL) {
+    r = try_dir(L"", 0, name, out, &batch);
+  } else if ((n = GetEnvironmentVariableW(L"PATH", NULL, 0)) > 0 &&
+             (path = malloc(n * sizeof(WCHAR))) != NULL &&
+             GetEnvironmentVariableW(L"PATH", path, n) < n) {
+    for (p = path; r == 1 && *p != 0; p = *end != 0 ? end + 1 : end) {
+      end = wcschr(p, L';');
+      if (end == NULL) end = p + wcslen(p);
+      if (*p == L'"' && end - p >= 2 && end[-1] == L'"') { /* "C:\a b" */
+        end[-1] = 0;
+        r = try_dir(p + 1, (size_t)(end - p - 2), name, out, &batch);
+        end[-1] = L'"';
+      } else if (end > p) {
+        r = try_dir(p, (size_t)(end - p), name, out, &batch);
+      }
+    }
+  } else if (n > 0 && path == NULL) {
+    r = handoff__err(HANDOFF_ENOMEM);
+  }
+  free(path);
+  if (r != 1) return r;
+  return handoff__oserr(ERROR_FILE_NOT_FOUND,
+                        batch ? HANDOFF_EINVAL : HANDOFF_ENOENT);
+}
+
 /* ---- The pipe pair ----------------------------------------------------- */
 
-/* server: ours, overlapped, not inheritable.  client: the child's,
- * inheritable, already connected. */
-static int make_pair(HANDLE *server, HANDLE *client) {
-  SECURITY_ATTRIBUTES sa;
-  PSECURITY_DESCRIPTOR sd;
-  OVERLAPPED ov;
-  WCHAR name[96], *p;
-  HANDLE srv, cli = INVALID_HANDLE_VALUE;
-  DWORD err, mode = PIPE_READMODE_MESSAGE, spid = 0, cpid = 0, n;
-  int r;
-
-  r = handoff__win_sd_create(&sd);
-  if (r != 0) return r;
-  /* \\.\pipe\handoff-spawn-<pid>-<counter>-<ticks> */
-  p = put_dec(put_str(name, L"\\\\.\\pipe\\handoff-spawn-"),
-              GetCurrentProcessId());
+/* \\.\pipe\handoff-spawn-<pid>-<counter>-<ticks> */
+static void pipe_name(WCHAR *name) {
+  WCHAR *p = put_dec(put_str(name, L"\\\\.\\pipe\\handoff-spawn-"),
+                     GetCurrentProcessId());
   p = put_dec(put_str(p, L"-"),
               (unsigned long)InterlockedIncrement(&spawn_counter));
   put_dec(put_str(p, L"-"), GetTickCount64());
+}
+
+/* The server end: ours, overlapped, owner-only, the name's first and only
+ * instance. */
+static int create_server(const WCHAR *name, HANDLE *out) {
+  SECURITY_ATTRIBUTES sa;
+  PSECURITY_DESCRIPTOR sd;
+  DWORD err;
+  int r = handoff__win_sd_create(&sd);
+  if (r != 0) return r;
   sa.nLength = sizeof(sa);
   sa.lpSecurityDescriptor = sd;
   sa.bInheritHandle = FALSE;
-  srv = CreateNamedPipeW(name,
-                         PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
-                             FILE_FLAG_FIRST_PIPE_INSTANCE,
-                         PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE | PIPE_WAIT |
-                             PIPE_REJECT_REMOTE_CLIENTS,
-                         1, HANDOFF__WIN_MAX_FRAME, HANDOFF__WIN_MAX_FRAME, 0,
-                         &sa);
-  err = srv == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+  *out = CreateNamedPipeW(name,
+                          PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED |
+                              FILE_FLAG_FIRST_PIPE_INSTANCE,
+                          PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE |
+                              PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                          1, HANDOFF__WIN_MAX_FRAME, HANDOFF__WIN_MAX_FRAME, 0,
+                          &sa);
+  err = *out == INVALID_HANDLE_VALUE ? GetLastError() : 0;
   LocalFree(sd);
-  if (err != 0) return handoff__win_err(err);
+  return err != 0 ? handoff__win_err(err) : 0;
+}
 
-  sa.lpSecurityDescriptor = NULL;
-  sa.bInheritHandle = TRUE;
-  cli = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, &sa, OPEN_EXISTING,
-                    FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
-                        SECURITY_IDENTIFICATION,
-                    NULL);
-  if (cli == INVALID_HANDLE_VALUE) goto fail_os;
-  if (!SetNamedPipeHandleState(cli, &mode, NULL, NULL)) goto fail_os;
+/* Connect the child's end, still not inheritable (it becomes so only for
+ * the CreateProcessW call), and check that both ends are ours: nobody
+ * squatted the name or took the instance.  0 or a Windows error code. */
+static DWORD connect_client(HANDLE srv, const WCHAR *name, HANDLE *out) {
+  DWORD mode = PIPE_READMODE_MESSAGE, spid = 0, cpid = 0, n, err = 0;
+  OVERLAPPED ov;
+  HANDLE cli = CreateFileW(name, GENERIC_READ | GENERIC_WRITE, 0, NULL,
+                           OPEN_EXISTING,
+                           FILE_FLAG_OVERLAPPED | SECURITY_SQOS_PRESENT |
+                               SECURITY_IDENTIFICATION,
+                           NULL);
+  if (cli == INVALID_HANDLE_VALUE) return GetLastError();
   memset(&ov, 0, sizeof(ov));
-  if (!ConnectNamedPipe(srv, &ov)) {
+  if (!SetNamedPipeHandleState(cli, &mode, NULL, NULL))
     err = GetLastError();
-    if (err == ERROR_IO_PENDING) { /* cannot be: our client is connected */
-      CancelIoEx(srv, &ov);
-      GetOverlappedResult(srv, &ov, &n, TRUE);
-      goto fail;
-    }
-    if (err != ERROR_PIPE_CONNECTED) goto fail;
+  else if (!ConnectNamedPipe(srv, &ov))
+    err = GetLastError();
+  if (err == ERROR_IO_PENDING) { /* cannot be: our client is connected */
+    CancelIoEx(srv, &ov);
+    GetOverlappedResult(srv, &ov, &n, TRUE);
+  } else if (err == ERROR_PIPE_CONNECTED) {
+    err = 0;
   }
-  /* Both ends are ours: nobody squatted the name or took the instance. */
-  if (!GetNamedPipeServerProcessId(cli, &spid) ||
-      !GetNamedPipeClientProcessId(srv, &cpid))
-    goto fail_os;
-  if (spid != GetCurrentProcessId() || cpid != GetCurrentProcessId()) {
+  if (err == 0 && (!GetNamedPipeServerProcessId(cli, &spid) ||
+                   !GetNamedPipeClientProcessId(srv, &cpid)))
+    err = GetLastError();
+  if (err == 0 && (spid != GetCurrentProcessId() ||
+                   cpid != GetCurrentProcessId()))
     err = ERROR_PIPE_BUSY;
-    goto fail;
+  if (err != 0) CloseHandle(cli);
+  else *out = cli;
+  return err;
+}
+
+/* server: ours, overlapped.  client: the child's, connected; neither is
+ * inheritable. */
+static int make_pair(HANDLE *server, HANDLE *client) {
+  WCHAR name[96];
+  HANDLE srv;
+  DWORD err;
+  int r;
+  pipe_name(name);
+  r = create_server(name, &srv);
+  if (r != 0) return r;
+  err = connect_client(srv, name, client);
+  if (err != 0) {
+    CloseHandle(srv);
+    return handoff__oserr((int)err, HANDOFF_ESYS);
   }
   *server = srv;
-  *client = cli;
   return 0;
+}
 
-fail_os:
-  err = GetLastError();
-fail:
-  if (cli != INVALID_HANDLE_VALUE) CloseHandle(cli);
-  CloseHandle(srv);
-  return handoff__oserr((int)err, HANDOFF_ESYS);
+/* Our end as a channel whose HELLO is in the pipe before the child exists.
+ * Takes srv (closed on error). */
+static int parent_channel(HANDLE srv, handoff_chan_t **out) {
+  int r = handoff__win_chan_new(srv, out);
+  if (r != 0) {
+    CloseHandle(srv);
+    return r;
+  }
+  r = handoff__send_hello(*out);
+  if (r != 0) {
+    r = handoff__oserr(handoff_last_oserror(), HANDOFF_ESYS);
+    handoff_close(*out);
+    *out = NULL;
+  }
+  return r;
+}
+
+/* ---- What the child inherits ------------------------------------------- */
+
+/* Exactly the child's channel end and copies of our stdio; all of them
+ * inheritable only around CreateProcessW (set_inherit). */
+typedef struct {
+  HANDLE std[3]; /* for STARTUPINFO */
+  HANDLE dup[3]; /* our copies, closed after the call */
+  HANDLE list[4];
+  DWORD nlist;
+} child_handles_t;
+
+/* Windows 7 console handles are pseudo-handles with the low two bits set
+ * (3, 7, 0xb...); PROC_THREAD_ATTRIBUTE_HANDLE_LIST rejects them and they
+ * reach the child without being listed (CPython's subprocess filters them
+ * the same way: "_filter_handle_list", bpo-32964 discussion).  Windows 8
+ * and later use real handles. */
+static int console_pseudo(HANDLE h) { return ((uintptr_t)h & 3) == 3; }
+
+static void child_stdio(child_handles_t *ch) {
+  static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
+                                 STD_ERROR_HANDLE};
+  HANDLE self = GetCurrentProcess(), h;
+  int i;
+  for (i = 0; i < 3; i++) {
+    ch->std[i] = h = GetStdHandle(which[i]);
+    ch->dup[i] = NULL;
+    if (h == NULL || h == INVALID_HANDLE_VALUE) {
+      ch->std[i] = NULL;
+      continue;
+    }
+    if (console_pseudo(h)) continue; /* passed as it is */
+    /* A copy, so the original's inheritability is never touched. */
+    if (DuplicateHandle(self, h, self, &ch->dup[i], 0, FALSE,
+                        DUPLICATE_SAME_ACCESS)) {
+      ch->std[i] = ch->dup[i];
+      ch->list[ch->nlist++] = ch->dup[i];
+    } else {
+      ch->dup[i] = NULL; /* pass it as it is */
+    }
+  }
+}
+
+/* The handle list must name inheritable handles, and every handle made
+ * inheritable can also be taken by any CreateProcess(bInheritHandles=TRUE)
+ * without a list that another thread makes meanwhile ("Programmatically
+ * controlling which handles are inherited by new processes in Win32",
+ * Raymond Chen, The Old New Thing, 2011-08-16).  So the flag is set only
+ * for the duration of our CreateProcessW: that window is the residual risk
+ * (include/handoff.h). */
+static void set_inherit(const child_handles_t *ch, int on) {
+  DWORD i;
+  for (i = 0; i < ch->nlist; i++)
+    SetHandleInformation(ch->list[i], HANDLE_FLAG_INHERIT,
+                         on ? HANDLE_FLAG_INHERIT : 0);
+}
+
+static int handle_list(const child_handles_t *ch,
+                       LPPROC_THREAD_ATTRIBUTE_LIST *out) {
+  SIZE_T size = 0;
+  LPPROC_THREAD_ATTRIBUTE_LIST a;
+  InitializeProcThreadAttributeList(NULL, 1, 0, &size);
+  a = malloc(size);
+  if (a == NULL) return handoff__err(HANDOFF_ENOMEM);
+  if (!InitializeProcThreadAttributeList(a, 1, 0, &size)) {
+    free(a);
+    return handoff__win_err(GetLastError());
+  }
+  if (!UpdateProcThreadAttribute(a, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+                                 (PVOID)ch->list, ch->nlist * sizeof(HANDLE),
+                                 NULL, NULL)) {
+    DWORD err = GetLastError();
+    DeleteProcThreadAttributeList(a);
+    free(a);
+    return handoff__win_err(err);
+  }
+  *out = a;
+  return 0;
+}
+
+/* CreateProcessW's "not a program" errors are EACCES, as ENOEXEC is. */
+static int create_error(DWORD err) {
+  switch (err) {
+  case ERROR_BAD_EXE_FORMAT:
+  case ERROR_BAD_FORMAT:
+  case ERROR_EXE_MARKED_INVALID:
+  case ERROR_EXE_MACHINE_TYPE_MISMATCH:
+  case ERROR_INVALID_EXE_SIGNATURE:
+    return handoff__oserr((int)err, HANDOFF_EACCES);
+  default:
+    return handoff__win_err(err);
+  }
+}
+
+/* Start the program with exactly ch's handles. */
+static int launch(const WCHAR *app, WCHAR *cmd, WCHAR *env,
+                  child_handles_t *ch, PROCESS_INFORMATION *pi) {
+  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+  STARTUPINFOEXW si;
+  DWORD err = 0;
+  int r = handle_list(ch, &attrs);
+  if (r != 0) return r;
+  memset(&si, 0, sizeof(si));
+  si.StartupInfo.cb = sizeof(si);
+  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+  si.StartupInfo.hStdInput = ch->std[0];
+  si.StartupInfo.hStdOutput = ch->std[1];
+  si.StartupInfo.hStdError = ch->std[2];
+  si.lpAttributeList = attrs;
+  set_inherit(ch, 1);
+  /* The application name: no search of the program's or the current
+   * directory, no ".exe" guessing, no interpreter. */
+  if (!CreateProcessW(app, cmd, NULL, NULL, TRUE,
+                      EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT,
+                      env, NULL, &si.StartupInfo, pi))
+    err = GetLastError();
+  set_inherit(ch, 0);
+  DeleteProcThreadAttributeList(attrs);
+  free(attrs);
+  return err != 0 ? create_error(err) : 0;
 }
 
 /* ---- Public API -------------------------------------------------------- */
 
+/* The resolved program and the command line: refused before anything is
+ * created (too long, a batch file, not found). */
+static int prepare(const char *const argv[], WCHAR **app, WCHAR **cmd) {
+  WCHAR *name = NULL;
+  int r = build_cmdline(argv, cmd);
+  if (r == 0) r = widen(argv[0], &name);
+  if (r == 0) r = find_program(name, app);
+  free(name);
+  return r;
+}
+
 int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
                   handoff_proc_t **proc) {
-  static const DWORD which[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE,
-                                 STD_ERROR_HANDLE};
-  HANDLE srv = NULL, cli = NULL, self = GetCurrentProcess(), h;
-  HANDLE dup[3] = {NULL, NULL, NULL}, std[3], list[4];
-  LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
-  PROCESS_INFORMATION pi;
-  STARTUPINFOEXW si;
-  WCHAR *cmd = NULL, *env = NULL;
+  WCHAR *app = NULL, *cmd = NULL, *env = NULL;
+  HANDLE srv = NULL;
   handoff_chan_t *c = NULL;
   handoff_proc_t *p = NULL;
-  SIZE_T asize = 0;
-  DWORD nlist = 0, i;
-  int r, attrs_init = 0;
+  child_handles_t ch;
+  PROCESS_INFORMATION pi;
+  int r, i;
 
   r = handoff__check_spawn(argv, chan, proc);
   if (r != 0) return r;
-  r = build_cmdline(argv, &cmd);
-  if (r != 0) goto out;
-  p = malloc(sizeof(*p));
-  if (p == NULL) {
+  memset(&ch, 0, sizeof(ch));
+  r = prepare(argv, &app, &cmd);
+  if (r == 0 && (p = malloc(sizeof(*p))) == NULL)
     r = handoff__err(HANDOFF_ENOMEM);
-    goto out;
+  if (r == 0) r = make_pair(&srv, &ch.list[0]);
+  if (r == 0) {
+    ch.nlist = 1;
+    r = parent_channel(srv, &c); /* takes srv */
   }
-  r = make_pair(&srv, &cli);
-  if (r != 0) goto out;
-  r = build_env(cli, &env);
-  if (r != 0) goto out;
-  r = handoff__win_chan_new(srv, &c);
-  if (r != 0) goto out;
-  srv = NULL; /* c owns it now */
-  /* Our HELLO is in the pipe before the child exists. */
-  r = handoff__send_hello(c);
-  if (r != 0) {
-    r = handoff__oserr(handoff_last_oserror(), HANDOFF_ESYS);
-    goto out;
+  if (r == 0) r = build_env(ch.list[0], &env);
+  if (r == 0) {
+    child_stdio(&ch);
+    r = launch(app, cmd, env, &ch, &pi);
   }
-
-  /* The child gets exactly these: its channel end and inheritable copies of
-   * our std handles (the originals need not be inheritable). */
-  list[nlist++] = cli;
-  for (i = 0; i < 3; i++) {
-    std[i] = h = GetStdHandle(which[i]);
-    if (h == NULL || h == INVALID_HANDLE_VALUE) {
-      std[i] = NULL;
-      continue;
-    }
-    if (DuplicateHandle(self, h, self, &dup[i], 0, TRUE,
-                        DUPLICATE_SAME_ACCESS)) {
-      std[i] = dup[i];
-      list[nlist++] = dup[i];
-    } else {
-      dup[i] = NULL; /* e.g. a console pseudo-handle: pass it as it is */
-    }
+  if (r == 0) {
+    CloseHandle(pi.hThread);
+    /* The handle keeps the id from being reused (win32/proc.c). */
+    p->h = pi.hProcess;
+    p->pid = pi.dwProcessId;
+    c->core.peer.pid = (long)pi.dwProcessId; /* the OS's number for it */
+    (void)handoff__win_process_sid(pi.hProcess, c->core.peer.sid,
+                                   sizeof(c->core.peer.sid));
+    *chan = c;
+    *proc = p;
+    c = NULL;
+    p = NULL;
   }
-  InitializeProcThreadAttributeList(NULL, 1, 0, &asize);
-  attrs = malloc(asize);
-  if (attrs == NULL) {
-    r = handoff__err(HANDOFF_ENOMEM);
-    goto out;
-  }
-  if (!InitializeProcThreadAttributeList(attrs, 1, 0, &asize)) goto out_os;
-  attrs_init = 1;
-  if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
-                                 list, nlist * sizeof(HANDLE), NULL, NULL))
-    goto out_os;
-
-  memset(&si, 0, sizeof(si));
-  si.StartupInfo.cb = sizeof(si);
-  si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-  si.StartupInfo.hStdInput = std[0];
-  si.StartupInfo.hStdOutput = std[1];
-  si.StartupInfo.hStdError = std[2];
-  si.lpAttributeList = attrs;
-  /* No application name: Windows searches for argv[0] and adds ".exe". */
-  if (!CreateProcessW(NULL, cmd, NULL, NULL, TRUE,
-                      EXTENDED_STARTUPINFO_PRESENT | CREATE_UNICODE_ENVIRONMENT,
-                      env, NULL, &si.StartupInfo, &pi))
-    goto out_os;
-  CloseHandle(pi.hThread);
-  p->h = pi.hProcess;
-  p->pid = pi.dwProcessId;
-  c->core.peer.pid = (long)pi.dwProcessId; /* the OS's number for it */
-  (void)handoff__win_process_sid(pi.hProcess, c->core.peer.sid,
-                                 sizeof(c->core.peer.sid));
-  *chan = c;
-  *proc = p;
-  c = NULL;
-  p = NULL;
-  r = 0;
-  goto out;
-
-out_os:
-  r = handoff__win_err(GetLastError());
-out:
-  if (attrs_init) DeleteProcThreadAttributeList(attrs);
-  free(attrs);
   for (i = 0; i < 3; i++)
-    if (dup[i] != NULL) CloseHandle(dup[i]);
-  if (cli != NULL) CloseHandle(cli);
-  if (srv != NULL) CloseHandle(srv);
+    if (ch.dup[i] != NULL) CloseHandle(ch.dup[i]);
+  if (ch.list[0] != NULL) CloseHandle(ch.list[0]);
   handoff_close(c);
   free(p);
   free(env);
   free(cmd);
+  free(app);
   return r;
+}
+
+/* The HANDOFF_CHANNEL value: strictly decimal (no sign, space, leading
+ * zero or overflow).  0 and *out, or 1 if it is not one. */
+static int parse_handle(const WCHAR *buf, DWORD n, uintptr_t *out) {
+  uintptr_t v = 0;
+  unsigned d;
+  DWORD i;
+  if (n == 0 || buf[0] == L'0') return 1;
+  for (i = 0; i < n; i++) {
+    d = (unsigned)(buf[i] - L'0');
+    if (buf[i] < L'0' || buf[i] > L'9' || v > (UINTPTR_MAX - d) / 10) return 1;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+/* Only the client end of a message pipe is ours: a stale value passed on
+ * to a grandchild may name some other pipe there, such as its stdout. */
+static int is_channel_end(HANDLE h) {
+  DWORD flags = 0;
+  return GetFileType(h) == FILE_TYPE_PIPE &&
+         GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) &&
+         (flags & (PIPE_TYPE_MESSAGE | PIPE_SERVER_END)) == PIPE_TYPE_MESSAGE;
 }
 
 int handoff_inherited(handoff_chan_t **out) {
   WCHAR buf[32];
   handoff_chan_t *c;
   uintptr_t v = 0;
-  DWORD n, i, flags = 0, pid = 0, mode = PIPE_READMODE_MESSAGE;
-  unsigned d;
+  DWORD n, pid = 0, mode = PIPE_READMODE_MESSAGE;
   HANDLE h;
   int r;
 
   if (out == NULL) return handoff__err(HANDOFF_EINVAL);
   n = GetEnvironmentVariableW(ENV_NAME, buf, sizeof(buf) / sizeof(buf[0]));
   if (n == 0) return handoff__oserr((int)GetLastError(), HANDOFF_ENOENT);
-  /* Strictly decimal: no sign, no space, no leading zero, no overflow. */
-  r = n >= sizeof(buf) / sizeof(buf[0]) || buf[0] == L'0';
-  for (i = 0; i < n && !r; i++) {
-    d = (unsigned)(buf[i] - L'0');
-    if (buf[i] < L'0' || buf[i] > L'9' || v > (UINTPTR_MAX - d) / 10)
-      r = 1;
-    else
-      v = v * 10 + d;
-  }
-  /* Only the client end of a message pipe is ours: a stale value passed on
-   * to a grandchild may name some other pipe there, such as its stdout. */
-  h = (HANDLE)v;
-  if (r || v == 0 || GetFileType(h) != FILE_TYPE_PIPE ||
-      !GetNamedPipeInfo(h, &flags, NULL, NULL, NULL) ||
-      (flags & (PIPE_TYPE_MESSAGE | PIPE_SERVER_END)) != PIPE_TYPE_MESSAGE) {
+  if (n >= sizeof(buf) / sizeof(buf[0]) || parse_handle(buf, n, &v) != 0 ||
+      !is_channel_end(h = (HANDLE)v)) {
     SetEnvironmentVariableW(ENV_NAME, NULL);
     return handoff__err(HANDOFF_ENOENT);
   }
@@ -406,31 +628,4 @@ int handoff_inherited(handoff_chan_t **out) {
   }
   *out = c;
   return 0;
-}
-
-int handoff_wait(handoff_proc_t *p, int timeout_ms, int *exit_code) {
-  DWORD w, code;
-  if (p == NULL) return handoff__err(HANDOFF_EINVAL);
-  w = WaitForSingleObject(p->h, timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms);
-  if (w == WAIT_TIMEOUT) return handoff__err(HANDOFF_ETIMEDOUT);
-  if (w != WAIT_OBJECT_0) return handoff__win_err(GetLastError());
-  if (!GetExitCodeProcess(p->h, &code)) return handoff__win_err(GetLastError());
-  if (exit_code != NULL) *exit_code = (int)code;
-  CloseHandle(p->h);
-  free(p);
-  return 0;
-}
-
-int handoff_kill(handoff_proc_t *p) {
-  DWORD err;
-  if (p == NULL) return handoff__err(HANDOFF_EINVAL);
-  if (TerminateProcess(p->h, 137)) return 0;
-  err = GetLastError();
-  /* Already exited (Windows says access denied): that is what we wanted. */
-  if (WaitForSingleObject(p->h, 0) == WAIT_OBJECT_0) return 0;
-  return handoff__win_err(err);
-}
-
-long handoff_proc_pid(const handoff_proc_t *p) {
-  return p == NULL ? -1 : (long)p->pid;
 }
