@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cases.h"
+#include "lib/atomic.h"
 
 /* ---- rendezvous path length -------------------------------------------- */
 
@@ -175,6 +176,18 @@ START_TEST(test_sigpipe_guard_takes_the_sends_signal_and_keeps_the_callers) {
 }
 END_TEST
 
+/* ---- lib/atomic.h, whichever implementation configure chose ------------- */
+
+START_TEST(test_atomic_int_keeps_what_was_stored) {
+  static handoff__atomic_int v; /* zero, as a channel's field starts */
+  ck_assert_int_eq(HANDOFF__LOAD(v), 0);
+  HANDOFF__STORE(v, HANDOFF_ECLOSED);
+  ck_assert_int_eq(HANDOFF__LOAD(v), HANDOFF_ECLOSED);
+  HANDOFF__STORE(v, HANDOFF_EPROTO);
+  ck_assert_int_eq(HANDOFF__LOAD(v), HANDOFF_EPROTO);
+}
+END_TEST
+
 Suite *portability_suite(void) {
   Suite *s = suite_create("portability");
   TCase *t = tcase_create("portability");
@@ -184,6 +197,7 @@ Suite *portability_suite(void) {
   tcase_add_test(t, test_malformed_sid_is_einval_on_windows_and_ignored_on_posix);
   tcase_add_test(t, test_listener_closed_in_forked_child_keeps_parents_name);
   tcase_add_test(t, test_sigpipe_guard_takes_the_sends_signal_and_keeps_the_callers);
+  tcase_add_test(t, test_atomic_int_keeps_what_was_stored);
   suite_add_tcase(s, t);
   return s;
 }
