@@ -155,7 +155,9 @@ HANDOFF_EXTERN int handoff_last_oserror(void);
  * live listener holds it.  A name left by a listener that crashed is
  * reclaimed.  On success *out is owned by the caller (release with
  * handoff_listener_close).  Errors: EINVAL (bad name, NULL out, or a
- * rendezvous path too long for a socket address), EADDRINUSE, EACCES
+ * rendezvous path too long for a socket address: "<dir>/<name>.sock" and
+ * its NUL must fit in sun_path, 108 bytes on Linux, 104 on macOS and the
+ * BSDs; handoff_connect checks the same), EADDRINUSE, EACCES
  * (rendezvous directory unsafe or not ours), ENOENT (HANDOFF_DIR or TMPDIR
  * does not exist), ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_listen(const char *name, handoff_listener_t **out);
