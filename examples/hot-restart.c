@@ -77,8 +77,14 @@ static long long now_ms(void) { return (long long)GetTickCount64(); }
 #else
 #define SOCK_FLAGS 0
 #endif
+#ifdef MSG_NOSIGNAL
 #define SEND_FLAGS MSG_NOSIGNAL
 static void net_init(void) {}
+#else /* macOS: no MSG_NOSIGNAL; a client gone mid-reply must not kill us */
+#include <signal.h>
+#define SEND_FLAGS 0
+static void net_init(void) { signal(SIGPIPE, SIG_IGN); }
+#endif
 static void set_nonblocking(int s) { fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK); }
 static void set_timeouts(int s, int ms) {
   struct timeval t;

@@ -31,6 +31,14 @@
 
 #define CLIENTS 5
 
+#ifndef MSG_NOSIGNAL /* macOS: a peer gone mid-reply must not kill us */
+#include <signal.h>
+#define MSG_NOSIGNAL 0
+#define IGNORE_SIGPIPE() signal(SIGPIPE, SIG_IGN)
+#else
+#define IGNORE_SIGPIPE() ((void)0)
+#endif
+
 static int fail(const char *who, const char *what, int r) {
   fprintf(stderr, "privsep %s: %s: %s\n", who, what,
           r ? handoff_strerror(r) : strerror(errno));
@@ -189,6 +197,7 @@ int main(int argc, char **argv) {
   long pid, uid, gid, want_uid, want_gid;
   int i, n, r, ls, port, groups, code, root = geteuid() == 0;
 
+  IGNORE_SIGPIPE();
   if (argc == 3 && strcmp(argv[1], "worker") == 0) return worker(atoi(argv[2]));
 
   if ((ls = bind_port(root, &port)) < 0) return fail("parent", "bind", 0);

@@ -131,7 +131,9 @@ HANDOFF_EXTERN const char *handoff_strerror(int err);
 HANDOFF_EXTERN const char *handoff_err_name(int err);
 /* The OS error (errno on POSIX, GetLastError/WSAGetLastError on Windows)
  * that caused the last failing call on this thread, or 0 if that failure
- * did not come from the OS. */
+ * did not come from the OS.  Per thread wherever the compiler has C11
+ * _Thread_local or GNU __thread (gcc, clang: configure checks); built
+ * with a compiler that has neither, it is one value per process. */
 HANDOFF_EXTERN int handoff_last_oserror(void);
 
 /* ---- Rendezvous by name ------------------------------------------------ */
@@ -153,7 +155,9 @@ HANDOFF_EXTERN int handoff_last_oserror(void);
  * live listener holds it.  A name left by a listener that crashed is
  * reclaimed.  On success *out is owned by the caller (release with
  * handoff_listener_close).  Errors: EINVAL (bad name, NULL out, or a
- * rendezvous path too long for a socket address), EADDRINUSE, EACCES
+ * rendezvous path too long for a socket address: "<dir>/<name>.sock" and
+ * its NUL must fit in sun_path, 108 bytes on Linux, 104 on macOS and the
+ * BSDs; handoff_connect checks the same), EADDRINUSE, EACCES
  * (rendezvous directory unsafe or not ours), ENOENT (HANDOFF_DIR or TMPDIR
  * does not exist), ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_listen(const char *name, handoff_listener_t **out);
@@ -171,7 +175,8 @@ HANDOFF_EXTERN int handoff_accept(handoff_listener_t *l, int timeout_ms,
                                   handoff_chan_t **out);
 
 /* Stop listening and release l and its name.  Channels already accepted
- * are not affected.  NULL is a no-op. */
+ * are not affected.  In a forked child, releases the child's copy but not
+ * the name (see "fork() without exec" below).  NULL is a no-op. */
 HANDOFF_EXTERN void handoff_listener_close(handoff_listener_t *l);
 
 /* Connect to the listener on name and complete the handshake within
@@ -196,8 +201,11 @@ typedef struct {
                     POSIX or if unknown */
 } handoff_peer_t;
 
-/* Fill *out with the peer of c.  Sources: POSIX SO_PEERCRED (Linux),
- * getpeereid/LOCAL_PEERCRED (BSD, macOS); Windows
+/* Fill *out with the peer of c.  Sources: POSIX SO_PEERCRED (Linux;
+ * OpenBSD's struct sockpeercred), LOCAL_PEEREID (NetBSD), LOCAL_PEERCRED
+ * (FreeBSD, macOS: pid from xucred's cr_pid on FreeBSD 13 and later, from
+ * LOCAL_PEERPID on macOS, else -1), getpeerucred (illumos, Solaris), else
+ * getpeereid (pid -1); Windows
  * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId and the user SID
  * in that process's primary token (thread impersonation in the peer is not
  * looked at; a peer process whose token cannot be opened is refused).  For a channel from handoff_spawn the parent
@@ -462,6 +470,35 @@ HANDOFF_EXTERN int handoff_listener_waitable(handoff_listener_t *l,
  */
 HANDOFF_EXTERN int handoff_chan_send_waitable(handoff_chan_t *c,
                                               handoff_waitable_t *out);
+/* ---- fork() without exec (POSIX) ---------------------------------------- */
+
+/*
+ * A process that calls fork() gives its child a copy of every handoff
+ * object (handoff_spawn's children get none of them: they exec, and
+ * everything the library opens is close-on-exec).  What the child may do
+ * with each copy:
+ *  - listener: accept on it (each connection goes to one of the processes
+ *    accepting), or close it with handoff_listener_close, which releases
+ *    the child's descriptors and memory but never removes the name: only
+ *    the process that called handoff_listen removes it, when it closes its
+ *    listener.  The name stays reserved while any copy is open, so a child
+ *    that keeps its copy after the creator closed keeps the name from a new
+ *    listener (HANDOFF_EADDRINUSE) although nobody can connect to it:
+ *    close the copies you do not use.
+ *  - channel: use each channel in one process only.  Both copies share one
+ *    connection, so a message goes to whichever process reads first, and a
+ *    message held after HANDOFF_ETOOBIG is held (with its sockets) in both.
+ *    The other process closes its copy with handoff_close, which closes
+ *    only its own descriptors; the peer sees the channel end when every
+ *    copy is closed.
+ *  - proc: only the process that called handoff_spawn may handoff_wait or
+ *    handoff_kill: the child process is not the forked child's child, and
+ *    only its parent knows whether it has been reaped.  Leave the copy
+ *    alone (exec or exit releases it).
+ *  - waitable: a copied object's waitable is that process's own copy,
+ *    valid until that process closes the object.
+ * Windows has no fork: none of this applies there.
+ */
 
 /* ---- Closing ----------------------------------------------------------- */
 

@@ -7,8 +7,9 @@
 
 void handoff__core_init(handoff__core_t *k) {
   memset(k, 0, sizeof *k);
-  k->limits.max_socks = HANDOFF_MAX_SOCKS;
-  k->limits.max_data = HANDOFF_MAX_DATA;
+  HANDOFF__STORE(k->max_socks, HANDOFF_MAX_SOCKS);
+  HANDOFF__STORE(k->max_data, HANDOFF_MAX_DATA);
+  HANDOFF__STORE(k->failed, 0);
   k->peer.pid = k->peer.uid = k->peer.gid = -1;
 }
 
@@ -52,8 +53,8 @@ static int take_hello(handoff_chan_t *c, const handoff__frame_t *f,
   if (h->type != HANDOFF__T_HELLO || f->nbeside != 0 ||
       handoff__handshake_parse(f->buf, f->len, &lim) != 0)
     return reject(c, f, HANDOFF_EPROTO);
-  HANDOFF__STORE(k->limits.max_socks, lim.max_socks);
-  HANDOFF__STORE(k->limits.max_data, lim.max_data);
+  HANDOFF__STORE(k->max_socks, (int)lim.max_socks);
+  HANDOFF__STORE(k->max_data, (int)lim.max_data);
   k->hello_seen = 1;
   return 0;
 }
@@ -126,8 +127,8 @@ int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
   if (c == NULL || (socks == NULL && nsocks != 0) ||
       (data == NULL && len != 0))
     return handoff__err(HANDOFF_EINVAL);
-  if (nsocks > HANDOFF__LOAD(k->limits.max_socks) ||
-      len > HANDOFF__LOAD(k->limits.max_data))
+  if (nsocks > (size_t)HANDOFF__LOAD(k->max_socks) ||
+      len > (size_t)HANDOFF__LOAD(k->max_data))
     return handoff__err(HANDOFF_ETOOBIG);
   if ((r = HANDOFF__LOAD(k->failed)) != 0) return handoff__err(r);
   handoff__hdr_encode(hdr, HANDOFF__T_DATA, nsocks, len);

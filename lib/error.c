@@ -1,7 +1,15 @@
+#include "config.h"
 #include "internal.h"
 
-/* gcc and clang on every target we build (mingw included, via emutls). */
-static __thread int last_oserror;
+/* Per thread (configure: C11 _Thread_local, else GNU __thread; gcc on
+ * mingw via emutls).  A compiler with neither gets one value per process:
+ * handoff_last_oserror is then only meaningful in a single-threaded
+ * program (see its documentation). */
+#ifdef HANDOFF_THREAD_LOCAL
+static HANDOFF_THREAD_LOCAL int last_oserror;
+#else
+static int last_oserror;
+#endif
 
 #define ERR_MSG(name, val, msg) \
   case HANDOFF_##name:          \

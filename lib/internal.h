@@ -10,6 +10,7 @@
 #ifndef HANDOFF_INTERNAL_H
 #define HANDOFF_INTERNAL_H
 
+#include "atomic.h" /* and config.h, before any system header */
 #include "handoff.h"
 
 #include <stddef.h>
@@ -97,21 +98,17 @@ int handoff__oserr(int oserr, int code);
 /* Record that the failure did not come from the OS and return code. */
 int handoff__err(int code);
 
-/* ---- One sender and one receiver at a time -------------------------------- */
-
-/* The only fields two threads touch at once (the peer's limits and the
- * sticky failure: written by the receiver, read by the sender) go through
- * these, relaxed: each value stands alone, nothing is ordered by it. */
-#define HANDOFF__LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define HANDOFF__STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
 /* ---- The channel core (chan.c) -------------------------------------------- */
 
 /* What every channel is, whatever carries it.  Each backend's
  * struct handoff_chan has this as its first member, named core. */
 typedef struct {
-  handoff__limits_t limits; /* the peer's: ours until its HELLO (atomic) */
-  int failed;               /* sticky ECLOSED / EPROTO, or 0 (atomic) */
+  /* One thread may send while another receives; the receiver writes these
+   * (at the peer's HELLO, at a failure) while the sender reads them: only
+   * through HANDOFF__LOAD / HANDOFF__STORE (lib/atomic.h). */
+  handoff__atomic_int max_socks; /* the peer's limits: ours until its HELLO */
+  handoff__atomic_int max_data;
+  handoff__atomic_int failed; /* sticky ECLOSED / EPROTO, or 0 */
   int hello_seen;           /* the peer's HELLO has been read */
   handoff_peer_t peer;      /* who the peer is, as the OS told us */
   /* A message received but not yet returned (the caller's buffers were too

@@ -71,7 +71,8 @@ static int read_answer(handoff_chan_t *c, uint64_t deadline) {
     handoff__be_discard(c, &f);
     return handoff__err(r);
   }
-  k->limits = lim; /* no other thread has the channel yet */
+  HANDOFF__STORE(k->max_socks, (int)lim.max_socks);
+  HANDOFF__STORE(k->max_data, (int)lim.max_data);
   k->hello_seen = 1;
   return 0;
 }

@@ -1,6 +1,7 @@
 /* Channels: one SOCK_SEQPACKET message per handoff message, descriptors as
  * SCM_RIGHTS on it.  One sendmsg and (steady state) one recvmsg each. */
 #include "posix/internal.h"
+#include "posix/sigpipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,11 +13,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#if HAVE_DECL_MSG_NOSIGNAL
-#define SEND_FLAGS MSG_NOSIGNAL
-#else
-#define SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
-#endif
 #if HAVE_DECL_MSG_CMSG_CLOEXEC
 #define RECV_FLAGS MSG_CMSG_CLOEXEC
 #else
@@ -87,10 +83,12 @@ static int is_socket(int fd) {
 /* One sendmsg of the whole frame; SOCK_SEQPACKET queues it whole or not at
  * all.  0, or the errno of the failure (never EINTR). */
 static int send_once(int fd, struct msghdr *msg, int flags) {
-  for (;;) {
-    if (sendmsg(fd, msg, flags) >= 0) return 0;
-    if (errno != EINTR) return errno;
-  }
+  handoff__px_sigpipe_t sp;
+  int err = 0;
+  handoff__px_sigpipe_block(&sp); /* nothing where MSG_NOSIGNAL exists */
+  while (sendmsg(fd, msg, flags) < 0 && (err = errno) == EINTR) err = 0;
+  handoff__px_sigpipe_restore(&sp);
+  return err;
 }
 
 int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
@@ -127,7 +125,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
     memcpy(CMSG_DATA(cm), socks, sizeof(int) * nsocks);
   }
   for (;;) {
-    flags = SEND_FLAGS;
+    flags = HANDOFF__PX_NOSIGNAL;
     r = next_try(c->fd, SO_SNDTIMEO, &c->snd_timeo, &timeout_ms, deadline,
                  &flags);
     if (r != 0) return r;

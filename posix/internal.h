@@ -6,6 +6,7 @@
 #include "lib/internal.h"
 
 #include <sys/types.h>
+#include <sys/un.h>
 
 /* Largest frame we accept, plus one byte so that MSG_TRUNC can't hide. */
 #define HANDOFF__PX_RBUF (HANDOFF__HDR_SIZE + HANDOFF_MAX_DATA + 1)
@@ -34,12 +35,17 @@ typedef struct {
   long gid;
 } handoff__px_access_t;
 
+/* Room for a socket path: sun_path's size, which differs by system (108
+ * on Linux, 104 on macOS and the BSDs); a path must fit with its NUL. */
+#define HANDOFF__PX_PATH_ROOM sizeof(((struct sockaddr_un *)0)->sun_path)
+
 struct handoff_listener {
   int fd;
   int lock_fd;
+  pid_t owner; /* the process that created it: only it removes the name */
   handoff__px_access_t access;
-  char path[108];      /* sizeof(sun_path) on Linux; checked against it */
-  char lock_path[116]; /* path's ".lock" sibling */
+  char path[HANDOFF__PX_PATH_ROOM];      /* "<dir>/<name>.sock" */
+  char lock_path[HANDOFF__PX_PATH_ROOM]; /* "<dir>/<name>.lock", as long */
 };
 
 /* struct handoff_proc: posix/proc.c, its only user (posix/proc.h). */

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How a rendezvous directory is used. */
@@ -51,10 +52,11 @@ static int rendezvous_dir(char *out, size_t cap, int use) {
   return 0;
 }
 
-/* "<dir>/<name><suffix>", which must fit in sun_path. */
+/* "<dir>/<name><suffix>", which must fit in sun_path (cap is its size;
+ * EINVAL if it does not fit). */
 static int name_path(const char *name, const char *suffix, int use,
                      char *out, size_t cap) {
-  char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  char dir[HANDOFF__PX_PATH_ROOM];
   int n, r = handoff__check_name(name);
   if (r != 0) return handoff__err(r);
   r = rendezvous_dir(dir, sizeof dir, use);
@@ -64,10 +66,23 @@ static int name_path(const char *name, const char *suffix, int use,
   return 0;
 }
 
-static void fill_addr(struct sockaddr_un *sa, const char *path) {
+/* The address of path; EINVAL if it does not fit in sun_path with its NUL
+ * (name_path already refuses such paths: this is the last line). */
+static int fill_addr(struct sockaddr_un *sa, const char *path) {
+  size_t n = strlen(path);
+  if (n >= sizeof sa->sun_path) return handoff__err(HANDOFF_EINVAL);
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
-  memcpy(sa->sun_path, path, strlen(path) + 1);
+  memcpy(sa->sun_path, path, n + 1);
+  return 0;
+}
+
+/* Between connect attempts while the listener's backlog is full. */
+static void pause_1ms(void) {
+  struct timespec ts;
+  ts.tv_sec = 0;
+  ts.tv_nsec = 1000000L;
+  nanosleep(&ts, NULL); /* an early wake-up by a signal is harmless */
 }
 
 /* Hold the name's lock file.  A closing listener unlinks it while it still
@@ -109,6 +124,7 @@ int handoff__be_listen(const char *name, const handoff_access_t *access,
   if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
   l->fd = -1;
   l->lock_fd = -1;
+  l->owner = getpid();
   l->access.flags = access != NULL ? access->flags : 0;
   l->access.uid = access != NULL ? access->uid : -1;
   l->access.gid = access != NULL ? access->gid : -1;
@@ -125,8 +141,8 @@ int handoff__be_listen(const char *name, const handoff_access_t *access,
     goto fail;
   }
   r = handoff__px_socket(&l->fd);
+  if (r == 0) r = fill_addr(&sa, l->path);
   if (r != 0) goto fail;
-  fill_addr(&sa, l->path);
   /* connect(2) needs write access to the socket file: only the user's,
    * unless the caller admits others (then accept checks each peer). */
   if (bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
@@ -182,10 +198,16 @@ int handoff__be_listener_waitable(handoff_listener_t *l,
 void handoff_listener_close(handoff_listener_t *l) {
   if (l == NULL) return;
   close(l->fd);
-  /* Both while we still hold the lock, so we never remove a successor's
-   * files (lock_name re-checks the file it locked). */
-  unlink(l->path);
-  unlink(l->lock_path);
+  /* Only the creating process removes the name: a forked child closing
+   * its copy must leave the parent's listener reachable.  (Its copy of the
+   * lock descriptor shares the parent's flock, so closing it releases
+   * nothing while the parent holds its own.)  Both unlinks while we still
+   * hold the lock, so we never remove a successor's files (lock_name
+   * re-checks the file it locked). */
+  if (l->owner == getpid()) {
+    unlink(l->path);
+    unlink(l->lock_path);
+  }
   close(l->lock_fd);
   free(l);
 }
@@ -199,7 +221,7 @@ static int connect_by(int fd, const struct sockaddr_un *sa, uint64_t deadline) {
     if (errno == EAGAIN) { /* Linux: the listener's backlog is full */
       if (handoff__remaining(deadline) == 0)
         return handoff__err(HANDOFF_ETIMEDOUT);
-      usleep(1000);
+      pause_1ms();
       continue;
     }
     if (errno != EINPROGRESS) return handoff__px_err(errno);
@@ -222,8 +244,8 @@ int handoff__be_connect(const char *name, uint64_t deadline,
   if (r != 0) return r;
   r = handoff__px_socket(&fd);
   if (r != 0) return r;
-  fill_addr(&sa, path);
-  r = connect_by(fd, &sa, deadline);
+  r = fill_addr(&sa, path);
+  if (r == 0) r = connect_by(fd, &sa, deadline);
   if (r == 0) r = handoff__px_chan_new(fd, out);
   if (r != 0) {
     close(fd);

@@ -7,56 +7,102 @@
 #include <sys/types.h>
 #include <sys/un.h>
 #include <unistd.h>
-#if HAVE_DECL_LOCAL_PEERCRED
+#if HAVE_SYS_UCRED_H
 #include <sys/ucred.h>
+#endif
+#if HAVE_UCRED_H
+#include <ucred.h>
 #endif
 
 #ifndef SOL_LOCAL
-#define SOL_LOCAL 0
+#define SOL_LOCAL 0 /* the level of LOCAL_* options on the BSDs and macOS */
+#endif
+
+/* One method per system, chosen by configure from what it found (the
+ * structures, not only the option names: OpenBSD's SO_PEERCRED fills a
+ * struct sockpeercred, not Linux's struct ucred).  configure stops on a
+ * system with none of them. */
+#if HAVE_DECL_SO_PEERCRED && HAVE_STRUCT_SOCKPEERCRED /* OpenBSD */
+static int creds(int fd, handoff_peer_t *out) {
+  struct sockpeercred cr;
+  socklen_t len = sizeof cr;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+    return handoff__px_err(errno);
+  out->pid = (long)cr.pid;
+  out->uid = (long)cr.uid;
+  out->gid = (long)cr.gid;
+  return 0;
+}
+#elif HAVE_DECL_SO_PEERCRED && HAVE_STRUCT_UCRED_PID /* Linux */
+static int creds(int fd, handoff_peer_t *out) {
+  struct ucred cr;
+  socklen_t len = sizeof cr;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+    return handoff__px_err(errno);
+  out->pid = (long)cr.pid;
+  out->uid = (long)cr.uid;
+  out->gid = (long)cr.gid;
+  return 0;
+}
+#elif HAVE_GETPEERUCRED /* illumos, Solaris */
+static int creds(int fd, handoff_peer_t *out) {
+  ucred_t *uc = NULL;
+  if (getpeerucred(fd, &uc) != 0) return handoff__px_err(errno);
+  out->pid = (long)ucred_getpid(uc); /* -1 if unknown */
+  out->uid = (long)ucred_geteuid(uc);
+  out->gid = (long)ucred_getegid(uc);
+  ucred_free(uc);
+  return 0;
+}
+#elif HAVE_DECL_LOCAL_PEEREID /* NetBSD */
+static int creds(int fd, handoff_peer_t *out) {
+  struct unpcbid id;
+  socklen_t len = sizeof id;
+  if (getsockopt(fd, SOL_LOCAL, LOCAL_PEEREID, &id, &len) != 0)
+    return handoff__px_err(errno);
+  out->pid = (long)id.unp_pid;
+  out->uid = (long)id.unp_euid;
+  out->gid = (long)id.unp_egid;
+  return 0;
+}
+#elif HAVE_DECL_LOCAL_PEERCRED /* FreeBSD, DragonFly, macOS */
+static int creds(int fd, handoff_peer_t *out) {
+  struct xucred xu;
+  socklen_t len = sizeof xu;
+  if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &xu, &len) != 0)
+    return handoff__px_err(errno);
+  if (xu.cr_version != XUCRED_VERSION)
+    return handoff__oserr(EINVAL, HANDOFF_ESYS);
+  out->uid = (long)xu.cr_uid;
+  /* cr_groups[0] is the effective gid (what getpeereid reports). */
+  out->gid = xu.cr_ngroups > 0 ? (long)xu.cr_groups[0] : -1;
+#if HAVE_STRUCT_XUCRED_CR_PID /* FreeBSD 13+ */
+  out->pid = (long)xu.cr_pid;
+#elif HAVE_DECL_LOCAL_PEERPID /* macOS */
+  {
+    pid_t pid;
+    len = sizeof pid;
+    if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &pid, &len) == 0)
+      out->pid = (long)pid;
+  }
+#endif
+  return 0;
+}
+#else /* getpeereid only: no pid */
+static int creds(int fd, handoff_peer_t *out) {
+  uid_t u;
+  gid_t g;
+  if (getpeereid(fd, &u, &g) != 0) return handoff__px_err(errno);
+  out->uid = (long)u;
+  out->gid = (long)g;
+  return 0;
+}
 #endif
 
 int handoff__px_peer_creds(int fd, handoff_peer_t *out) {
   memset(out, 0, sizeof *out);
   out->pid = out->uid = out->gid = -1;
-#if HAVE_DECL_SO_PEERCRED /* Linux */
-  {
-    struct ucred cr;
-    socklen_t len = sizeof cr;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-      return handoff__px_err(errno);
-    out->pid = (long)cr.pid;
-    out->uid = (long)cr.uid;
-    out->gid = (long)cr.gid;
-  }
-#elif HAVE_GETPEEREID /* BSD, macOS */
-  {
-    uid_t u;
-    gid_t g;
-    if (getpeereid(fd, &u, &g) != 0) return handoff__px_err(errno);
-    out->uid = (long)u;
-    out->gid = (long)g;
-#ifdef LOCAL_PEERPID /* macOS */
-    {
-      pid_t pid;
-      socklen_t len = sizeof pid;
-      if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERPID, &pid, &len) == 0)
-        out->pid = (long)pid;
-    }
-#endif
-  }
-#elif HAVE_DECL_LOCAL_PEERCRED
-  {
-    struct xucred xu;
-    socklen_t len = sizeof xu;
-    if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &xu, &len) != 0)
-      return handoff__px_err(errno);
-    out->uid = (long)xu.cr_uid;
-    out->gid = xu.cr_ngroups > 0 ? (long)xu.cr_groups[0] : -1;
-  }
-#else
-#error "no way to learn a Unix socket peer's credentials on this system"
-#endif
-  return 0;
+  return creds(fd, out);
 }
 
 int handoff__be_admits(handoff_listener_t *l, handoff_chan_t *c) {

@@ -13,6 +13,7 @@ Suite *rendezvous_suite(void);
 Suite *spawn_suite(void);
 Suite *hardening_suite(void);
 Suite *eventloop_suite(void);
+Suite *portability_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);

@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, spawn_suite());
   srunner_add_suite(sr, hardening_suite());
   srunner_add_suite(sr, eventloop_suite());
+  srunner_add_suite(sr, portability_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

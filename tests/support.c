@@ -1,4 +1,7 @@
 /* The one place where the tests differ by platform. */
+#ifdef HAVE_CONFIG_H
+#include "config.h" /* HAVE_* for the POSIX fallbacks below */
+#endif
 #include "support.h"
 
 #include <stdio.h>
@@ -18,14 +21,99 @@ typedef int ts_socklen_t;
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "posix/sigpipe.h"
 typedef socklen_t ts_socklen_t;
 #define closesocket close
+/* Build with -DTS_FORCE_PORTABLE=1 to use, on Linux, what the tests fall
+ * back to on other POSIX systems: no /proc (descriptors counted through
+ * /dev/fd, else by probing; our own path from argv[0]), no SOCK_CLOEXEC,
+ * no MSG_NOSIGNAL, no MSG_DONTWAIT.  =2 also skips /dev/fd (probing only). */
+#ifndef TS_FORCE_PORTABLE
+#define TS_FORCE_PORTABLE 0
+#endif
+#if defined(SOCK_CLOEXEC) && !TS_FORCE_PORTABLE
+#define TS_SOCK_CLOEXEC SOCK_CLOEXEC
+#else
+#define TS_SOCK_CLOEXEC 0
+#endif
+#if defined(MSG_NOSIGNAL) && !TS_FORCE_PORTABLE
+#define TS_NOSIGNAL MSG_NOSIGNAL
+#else
+#define TS_NOSIGNAL 0 /* SO_NOSIGPIPE on the socket, or the guard */
+#endif
+#if defined(MSG_DONTWAIT) && !TS_FORCE_PORTABLE
+#define TS_DONTWAIT MSG_DONTWAIT
+#else
+#define TS_DONTWAIT 0 /* poll said readable: recv does not block */
+#endif
 #endif
 
 static char self_path[4096];
+
+#ifndef _WIN32
+/* Where /proc/self/exe is missing: argv[0] made absolute, either relative
+ * to the working directory (it has a '/') or found in PATH, as the shell
+ * found it.  Called at start-up, before any test changes directory. */
+static void self_from_argv0(const char *argv0) {
+  char cand[4096];
+  const char *path = getenv("PATH"), *p, *end;
+  snprintf(self_path, sizeof self_path, "%s", argv0);
+  if (strchr(argv0, '/') != NULL) {
+    if (realpath(argv0, cand) != NULL)
+      snprintf(self_path, sizeof self_path, "%s", cand);
+    return;
+  }
+  for (p = path; p != NULL && *p != '\0'; p = *end ? end + 1 : end) {
+    char full[4096];
+    end = strchr(p, ':');
+    if (end == NULL) end = p + strlen(p);
+    snprintf(full, sizeof full, "%.*s/%s", (int)(end - p),
+             end == p ? "." : p, argv0);
+    if (access(full, X_OK) == 0 && realpath(full, cand) != NULL) {
+      snprintf(self_path, sizeof self_path, "%s", cand);
+      return;
+    }
+  }
+}
+
+/* Open descriptors listed in dir (/proc/self/fd, /dev/fd), or -1 if the
+ * listing cannot be trusted: FreeBSD's /dev/fd without fdescfs shows only
+ * 0-2, so the listing must show the directory's own descriptor. */
+static long count_listed(const char *dir) {
+  long n = 0;
+  int own_seen = 0, own;
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  if (d == NULL) return -1;
+  own = dirfd(d);
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.') continue;
+    n++;
+    if (atoi(e->d_name) == own) own_seen = 1;
+  }
+  closedir(d);
+  return own_seen ? n - 1 : -1; /* not counting the directory's own */
+}
+
+/* Probe every descriptor number below the limit (slow with a huge limit:
+ * capped at 1 << 20, above which a test would not open descriptors). */
+static long count_probed(void) {
+  struct rlimit rl;
+  long max = sysconf(_SC_OPEN_MAX), fd, n = 0;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      (long)rl.rlim_cur > max)
+    max = (long)rl.rlim_cur;
+  if (max <= 0 || max > (1L << 20)) max = 1L << 20;
+  for (fd = 0; fd < max; fd++)
+    if (fcntl((int)fd, F_GETFD) >= 0) n++;
+  return n;
+}
+#endif
 
 void ts_init(const char *argv0) {
 #ifdef _WIN32
@@ -34,11 +122,13 @@ void ts_init(const char *argv0) {
   (void)argv0;
   GetModuleFileNameA(NULL, self_path, sizeof self_path);
 #else
-  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  ssize_t n = TS_FORCE_PORTABLE ? -1
+                                : readlink("/proc/self/exe", self_path,
+                                           sizeof self_path - 1);
   if (n > 0)
     self_path[n] = '\0';
   else
-    snprintf(self_path, sizeof self_path, "%s", argv0);
+    self_from_argv0(argv0);
   /* A signal would kill the test: the library must never raise SIGPIPE. */
   signal(SIGPIPE, SIG_DFL);
 #endif
@@ -91,14 +181,9 @@ long ts_handle_count(void) {
   if (GetProcessHandleCount(GetCurrentProcess(), &n) && n != 0) return (long)n;
   return system_handle_count();
 #else
-  long n = 0;
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *e;
-  if (d == NULL) return -1;
-  while ((e = readdir(d)) != NULL)
-    if (e->d_name[0] != '.') n++;
-  closedir(d);
-  return n - 1; /* the directory's own descriptor */
+  long n = TS_FORCE_PORTABLE ? -1 : count_listed("/proc/self/fd");
+  if (n < 0 && TS_FORCE_PORTABLE < 2) n = count_listed("/dev/fd");
+  return n >= 0 ? n : count_probed();
 #endif
 }
 
@@ -543,6 +628,18 @@ void ts_restore_descriptor_limit(void) {}
 #include <sys/resource.h>
 #include <sys/time.h>
 
+/* Where send has no MSG_NOSIGNAL: SO_NOSIGPIPE on the socket (macOS);
+ * else ts_raw_write guards each send (posix/sigpipe.h). */
+static void set_nosigpipe(int fd) {
+#if defined(SO_NOSIGPIPE)
+  int one = 1;
+  if (TS_NOSIGNAL == 0)
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#else
+  (void)fd;
+#endif
+}
+
 ts_raw_t *ts_raw_inherited(void) {
   const char *v = getenv("HANDOFF_CHANNEL");
   ts_raw_t *r;
@@ -550,6 +647,7 @@ ts_raw_t *ts_raw_inherited(void) {
   r = malloc(sizeof *r);
   r->fd = atoi(v);
   fcntl(r->fd, F_SETFD, FD_CLOEXEC);
+  set_nosigpipe(r->fd);
   unsetenv("HANDOFF_CHANNEL");
   return r;
 }
@@ -559,8 +657,10 @@ ts_raw_t *ts_raw_connect(const char *name) {
   const char *dir = getenv("HANDOFF_DIR");
   const char *tmp = getenv("TMPDIR");
   ts_raw_t *r;
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, SOCK_SEQPACKET | TS_SOCK_CLOEXEC, 0);
   if (fd < 0) return NULL;
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  set_nosigpipe(fd);
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
   if (dir != NULL && dir[0] != '\0')
@@ -603,7 +703,18 @@ int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
     cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
     memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
   }
-  return sendmsg(r->fd, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -1;
+  {
+    handoff__px_sigpipe_t sp;
+    ssize_t n;
+    int guard = TS_NOSIGNAL == 0;
+#if defined(SO_NOSIGPIPE)
+    guard = 0;
+#endif
+    if (guard) handoff__px_sigpipe_guard_block(&sp);
+    n = sendmsg(r->fd, &msg, TS_NOSIGNAL);
+    if (guard) handoff__px_sigpipe_guard_restore(&sp);
+    return n == (ssize_t)len ? 0 : -1;
+  }
 }
 
 int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms) {
@@ -611,7 +722,7 @@ int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms) {
   p.fd = r->fd;
   p.events = POLLIN;
   if (poll(&p, 1, timeout_ms) <= 0) return -1;
-  return (int)recv(r->fd, buf, cap, MSG_DONTWAIT);
+  return (int)recv(r->fd, buf, cap, TS_DONTWAIT);
 }
 
 void ts_raw_close(ts_raw_t *r) {
@@ -916,5 +1027,90 @@ void ts_close_high_descriptor(long fd) {
   if (fd >= 0) close((int)fd);
 #else
   (void)fd;
+#endif
+}
+
+/* ---- portability support (issue 10, issue 9 items 4 and 5) ------------- */
+
+int ts_socket_path_room(void) {
+#ifdef _WIN32
+  return -1;
+#else
+  return (int)sizeof(((struct sockaddr_un *)0)->sun_path);
+#endif
+}
+
+int ts_mkdir_private(const char *path) {
+#ifdef _WIN32
+  return CreateDirectoryA(path, NULL) ? 0 : -1;
+#else
+  return mkdir(path, 0700);
+#endif
+}
+
+int ts_rmdir(const char *path) {
+#ifdef _WIN32
+  return RemoveDirectoryA(path) ? 0 : -1;
+#else
+  return rmdir(path);
+#endif
+}
+
+int ts_fork_call(void (*fn)(void *), void *arg) {
+#ifdef _WIN32
+  (void)fn;
+  (void)arg;
+  return -1;
+#else
+  int st;
+  pid_t pid;
+  fflush(NULL); /* nothing buffered twice */
+  pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    fn(arg);
+    _exit(0); /* no atexit handlers, no Check: only fn ran here */
+  }
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+#endif
+}
+
+int ts_sigpipe_guard_send(int pending_before, int *pending_after) {
+#ifdef _WIN32
+  (void)pending_before;
+  (void)pending_after;
+  return -1;
+#else
+  handoff__px_sigpipe_t sp;
+  sigset_t pipe_only, set;
+  int sv[2], e, sig;
+  ssize_t n;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return 0;
+  close(sv[1]);
+  if (pending_before) { /* the caller's own SIGPIPE, blocked and pending */
+    pthread_sigmask(SIG_BLOCK, &pipe_only, NULL);
+    raise(SIGPIPE);
+  }
+  handoff__px_sigpipe_guard_block(&sp);
+  n = send(sv[0], "x", 1, 0); /* no MSG_NOSIGNAL: raises SIGPIPE */
+  e = errno;
+  handoff__px_sigpipe_guard_restore(&sp);
+  close(sv[0]);
+  sigpending(&set);
+  *pending_after = sigismember(&set, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, NULL, &set);
+  if (pending_before) {
+    /* The mask is the caller's again (SIGPIPE blocked): take ours back. */
+    if (sigismember(&set, SIGPIPE) != 1) return 0;
+    if (*pending_after) sigwait(&pipe_only, &sig);
+    pthread_sigmask(SIG_UNBLOCK, &pipe_only, NULL);
+  } else if (sigismember(&set, SIGPIPE) == 1) {
+    return 0; /* the guard left SIGPIPE blocked */
+  }
+  return n < 0 && e == EPIPE;
 #endif
 }

@@ -147,6 +147,26 @@ int ts_limit_descriptors(long room);
 int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
 
+/* ---- for the portability cases ------------------------------------------ */
+
+/* sizeof(sun_path) with its NUL: the longest rendezvous socket path is one
+ * less.  -1 on Windows (no rendezvous directory: names are pipe names). */
+int ts_socket_path_room(void);
+/* mkdir 0700 / rmdir; 0 or -1. */
+int ts_mkdir_private(const char *path);
+int ts_rmdir(const char *path);
+/* Fork; the child runs fn(arg) and _exits 0.  The child's exit status, or
+ * -1 where there is no fork (Windows) or it failed. */
+int ts_fork_call(void (*fn)(void *), void *arg);
+/* Send on a stream socket whose peer has closed, with SIGPIPE at its
+ * default (fatal) action, inside the library's SIGPIPE guard
+ * (posix/sigpipe.c); with pending_before, the caller has SIGPIPE blocked
+ * and one already pending.  1 if the send failed with EPIPE, the process
+ * lived and the thread's mask is as before; *pending_after: a SIGPIPE was
+ * pending afterwards (then it is taken).  0 on a failure, -1 where there
+ * are no signals (Windows). */
+int ts_sigpipe_guard_send(int pending_before, int *pending_after);
+
 #endif /* HANDOFF_TEST_SUPPORT_H */
 
 /* ---- for the spawn cases ----------------------------------------------- */

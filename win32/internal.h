@@ -3,11 +3,9 @@
 #ifndef HANDOFF_WIN32_INTERNAL_H
 #define HANDOFF_WIN32_INTERNAL_H
 
-/* Windows 7: WSA_FLAG_NO_HANDLE_INHERIT, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
- * GetNamedPipe{Client,Server}ProcessId, InitOnceExecuteOnce. */
-#ifndef _WIN32_WINNT
-#define _WIN32_WINNT 0x0601
-#endif
+/* config.h first: it sets _WIN32_WINNT (configure.ac) before any Windows
+ * header reads it. */
+#include "config.h"
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
