@@ -21,7 +21,7 @@
  *       each on a new connection or on kept-alive ones, and count every
  *       failure by its errno.  Exits 0 only if every request succeeded.
  *
- * POSIX only (signals, fork/exec, poll).  examples/http-hot-restart-test
+ * POSIX only (signals, fork/exec, poll).  examples/http-hot-restart.test
  * drives it with wrk through 20 restarts; on Windows that test is reported
  * skipped. */
 #include <handoff.h>
