@@ -440,10 +440,30 @@ HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
  * HANDOFF_ETOOBIG retry at once with larger buffers: the held message does
  * not make the waitable fire again on POSIX.  The waitable stays owned by
  * the library and valid until the object is closed: never close it, read
- * from it or reset it yourself.  Errors: EINVAL.
+ * from it or reset it yourself.
+ *
+ * What a channel's waitable reports (POSIX poll revents; Windows event):
+ *  - nothing queued: not ready; not set.
+ *  - messages queued: POLLIN; set.
+ *  - the peer closed or exited: POLLIN|POLLHUP, plus POLLERR if the peer
+ *    left without receiving what this side had sent it (for example this
+ *    side's HELLO); set.  The messages it sent before are still queued.
+ * In each state handoff_recv(..., 0) returns the queued messages first:
+ * keep calling it until HANDOFF_ECLOSED (the peer is gone and everything
+ * it sent has been taken) or HANDOFF_EPROTO, then take the waitable out of
+ * the loop and close the channel; it stays ready, so a loop that goes on
+ * waiting on it spins.  POLLHUP and POLLERR are no reason to stop
+ * receiving, and HANDOFF_ETRUNC / HANDOFF_ENOTSOCK drop one message only.
+ * libuv's uv_poll reports POLLERR as status UV_EBADF and stops the handle
+ * with messages still queued: receive until HANDOFF_ECLOSED all the same
+ * (examples/libuv-worker.c).
  */
+/* Errors: EINVAL. */
 HANDOFF_EXTERN int handoff_chan_waitable(handoff_chan_t *c,
                                          handoff_waitable_t *out);
+/* Errors: EINVAL; on Windows also ENOMEM, EACCES, ESYS when no pipe
+ * instance waits for a client (an earlier attempt to create one failed)
+ * and creating it now fails. */
 HANDOFF_EXTERN int handoff_listener_waitable(handoff_listener_t *l,
                                              handoff_waitable_t *out);
 
