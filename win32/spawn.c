@@ -233,7 +233,7 @@ static int try_dir(const WCHAR *dir, size_t dl, const WCHAR *name,
     *out = cand;
     return 0;
   }
-  if (is_file(cand)) *batch = 1;
+  if (is_file(cand)) *batch = 1; /* named with its extension */
   for (i = 0; !has_ext && i < 2; i++) {
     free(cand);
     cand = join(dir, dl, name, batch_ext[i]);
@@ -272,8 +272,8 @@ static int find_program(const WCHAR *name, WCHAR **out) {
   }
   free(path);
   if (r != 1) return r;
-  return handoff__oserr(ERROR_FILE_NOT_FOUND,
-                        batch ? HANDOFF_EINVAL : HANDOFF_ENOENT);
+  if (batch) return handoff__err(HANDOFF_EINVAL); /* our refusal, not the OS's */
+  return handoff__oserr(ERROR_FILE_NOT_FOUND, HANDOFF_ENOENT);
 }
 
 /* ---- The pipe pair ----------------------------------------------------- */
