@@ -26,6 +26,16 @@
 #include <sys/procdesc.h>
 #endif
 
+/* ThreadSanitizer intercepts fork but cannot know that a raw clone3 made
+ * a process, and takes the child's stores for another thread's. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
 #if defined(__linux__) && defined(SYS_pidfd_open) &&                        \
     defined(SYS_pidfd_send_signal)
 #define HAVE_PIDFD 1
@@ -76,7 +86,11 @@ int handoff__px_cloexec_pipe(int fds[2]) {
 #if HAVE_PIDFD
 /* Set once a kernel (or a sandbox: seccomp, valgrind) refused clone3 or a
  * pidfd; racing writers all store the same value. */
-static volatile sig_atomic_t no_clone3, no_pidfd;
+static volatile sig_atomic_t no_pidfd;
+#endif
+
+#if HAVE_PIDFD && defined(SYS_clone3) && !defined(UNDER_TSAN)
+static volatile sig_atomic_t no_clone3;
 
 /* clone3 with CLONE_PIDFD: the pidfd exists from the child's first
  * instant.  1 where clone3 is not available, 0 or an error otherwise. */
@@ -103,7 +117,9 @@ static int start_clone3(void (*entry)(void *), void *arg, handoff_proc_t *p) {
   p->pidfd = fd;
   return 0;
 }
+#endif
 
+#if HAVE_PIDFD
 /* A pidfd is only useful if waitid takes it (P_PIDFD: Linux 5.4, a year
  * after pidfd_open); otherwise drop it and hold the pid. */
 static void check_pidfd(handoff_proc_t *p) {
@@ -119,7 +135,9 @@ static void check_pidfd(handoff_proc_t *p) {
 }
 #endif
 
-/* fork (FreeBSD: pdfork), then a pidfd where the kernel has one. */
+/* fork (FreeBSD: pdfork), then a pidfd where the kernel has one.  A
+ * pdfork child sends no SIGCHLD and is skipped by wait(-1) (P_ALL); only
+ * waiting for its own pid, as we do, reaps it. */
 static int start_fork(void (*entry)(void *), void *arg, handoff_proc_t *p) {
 #if HAVE_PDFORK
   /* PD_DAEMON: closing the descriptor (handoff_proc_free) must not kill. */
@@ -146,7 +164,7 @@ int handoff__px_proc_start(void (*entry)(void *), void *arg,
   int r = 1;
   if (p == NULL) return handoff__err(HANDOFF_ENOMEM);
   p->pidfd = p->exited_rd = -1;
-#if HAVE_PIDFD
+#if HAVE_PIDFD && defined(SYS_clone3) && !defined(UNDER_TSAN)
   r = start_clone3(entry, arg, p);
 #endif
   if (r == 1) r = start_fork(entry, arg, p);

@@ -157,9 +157,11 @@ static int parent_channel(int fd, handoff_chan_t **out) {
 /* Where the OS closes a range for us, or Linux lets the child list its own
  * descriptors with the getdents64 system call (async-signal-safe, unlike
  * opendir), nothing needs to be prepared before fork. */
-#if HAVE_CLOSE_RANGE || HAVE_CLOSEFROM ||                                   \
-    (defined(__linux__) && defined(SYS_getdents64) &&                      \
-     !defined(HANDOFF_NO_GETDENTS))
+#if defined(__linux__) && defined(SYS_getdents64) &&                        \
+    !defined(HANDOFF_NO_GETDENTS) /* (-D to test the /dev/fd way on Linux) */
+#define HAVE_GETDENTS 1
+#endif
+#if HAVE_CLOSE_RANGE || HAVE_CLOSEFROM || HAVE_GETDENTS
 #define CHILD_LISTS_ITSELF 1
 #else
 #define CHILD_LISTS_ITSELF 0
@@ -199,7 +201,7 @@ static int plan_closing(child_plan_t *pl) {
   return 0;
 }
 
-#if defined(__linux__) && defined(SYS_getdents64)
+#if HAVE_GETDENTS
 /* Linux without close_range: read /proc/self/fd with getdents64 (the
  * entries' layout is the kernel's struct linux_dirent64). */
 static int close_listed_by_kernel(int lo) {
@@ -235,7 +237,7 @@ static void close_others(const child_plan_t *pl) {
   closefrom(FIRST_OTHER);
   return;
 #endif
-#if defined(__linux__) && defined(SYS_getdents64) && !defined(HANDOFF_NO_GETDENTS)
+#if HAVE_GETDENTS
   if (close_listed_by_kernel(FIRST_OTHER) == 0) return;
 #endif
   if (pl->open_fds != NULL) {
