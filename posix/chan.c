@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #if HAVE_DECL_MSG_NOSIGNAL
@@ -69,7 +70,7 @@ int handoff__px_chan_new(int fd, handoff_chan_t **out) {
   handoff__core_init(&c->core);
   c->fd = fd;
   c->snd_timeo = c->rcv_timeo = HANDOFF__PX_TIMEO_UNSET;
-  c->check_socks = 1;
+  c->check_socks = HANDOFF__PX_CHECK_UNLESS_SAME_USER;
   *out = c;
   return 0;
 }
@@ -91,6 +92,32 @@ static int send_once(int fd, struct msghdr *msg, int flags) {
     if (sendmsg(fd, msg, flags) >= 0) return 0;
     if (errno != EINTR) return errno;
   }
+}
+
+/* Linux counts descriptors in flight against the sender's RLIMIT_NOFILE
+ * (per user) and fails sendmsg with ETOOMANYREFS over it, at once, even on
+ * a blocking socket.  It passes as the receiver takes them: to a sender it
+ * is a full queue, so wait for it as for room, until the deadline
+ * (handoff.h: ETIMEDOUT).  Nothing wakes us when it passes: retry after a
+ * short sleep.  1 to try again, 0 if err is something else or no time is
+ * left. */
+#ifdef ETOOMANYREFS
+#define ETOOMANYREFS_OR_0 ETOOMANYREFS
+#else
+#define ETOOMANYREFS_OR_0 0 /* never an errno */
+#endif
+#define REFS_RETRY_MS 2
+static int refs_wait(int err, uint64_t deadline) {
+  struct timespec ts;
+  int left;
+  if (err != ETOOMANYREFS_OR_0 || err == 0) return 0;
+  left = handoff__remaining(deadline);
+  if (left == 0) return 0;
+  if (left < 0 || left > REFS_RETRY_MS) left = REFS_RETRY_MS;
+  ts.tv_sec = 0;
+  ts.tv_nsec = (long)left * 1000000L;
+  nanosleep(&ts, NULL); /* EINTR: retry early, harmless */
+  return 1;
 }
 
 int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
@@ -133,11 +160,14 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
     if (r != 0) return r;
     r = send_once(c->fd, &msg, flags);
     if (r == 0) return 0;
+    if (refs_wait(r, deadline)) continue;
     if (r != EAGAIN && r != EWOULDBLOCK) break;
     /* The kernel waited for room (or there is no time left). */
     if (handoff__remaining(deadline) == 0)
       return handoff__err(HANDOFF_ETIMEDOUT);
   }
+  if (r == ETOOMANYREFS_OR_0) /* still too many in flight at the deadline */
+    return handoff__oserr(r, HANDOFF_ETIMEDOUT);
   if (r == EBADF) /* one of socks was closed under us */
     return handoff__oserr(r, HANDOFF_ENOTSOCK);
   return handoff__px_err(r);
@@ -231,6 +261,19 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
   return 0;
 }
 
+/* Whether this channel checks received descriptors (internal.h says why),
+ * decided at its first message with sockets: by then accept or connect has
+ * filled in the peer.  A peer the OS does not name (uid -1: the parent's
+ * side of a spawned channel, whose child may run a set-uid program) is
+ * checked. */
+static int checks_socks(handoff_chan_t *c) {
+  if (c->check_socks == HANDOFF__PX_CHECK_UNLESS_SAME_USER) {
+    long uid = c->core.peer.uid;
+    c->check_socks = !(uid >= 0 && (uid_t)uid == geteuid());
+  }
+  return c->check_socks;
+}
+
 int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
                        size_t nsocks, handoff_sock_t *out) {
   size_t i;
@@ -238,7 +281,7 @@ int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
     close_fds(f->beside, f->nbeside);
     return handoff__err(HANDOFF_EPROTO);
   }
-  for (i = 0; i < nsocks && c->check_socks; i++) {
+  for (i = 0; i < nsocks && checks_socks(c); i++) {
     if (!is_socket(f->beside[i])) {
       close_fds(f->beside, f->nbeside);
       return handoff__err(HANDOFF_ENOTSOCK);

@@ -9,6 +9,8 @@
 
 /* Largest frame we accept, plus one byte so that MSG_TRUNC can't hide. */
 #define HANDOFF__PX_RBUF (HANDOFF__HDR_SIZE + HANDOFF_MAX_DATA + 1)
+/* check_socks before a channel's first message with sockets. */
+#define HANDOFF__PX_CHECK_UNLESS_SAME_USER (-1)
 /* A timeout cache that holds no value yet. */
 #define HANDOFF__PX_TIMEO_UNSET (-2)
 
@@ -19,9 +21,16 @@ struct handoff_chan {
    * under SO_SNDTIMEO / SO_RCVTIMEO, set only when the timeout changes
    * (these hold the values set, or HANDOFF__PX_TIMEO_UNSET). */
   int snd_timeo, rcv_timeo;
-  /* Check that received descriptors are sockets.  Off only on a spawned
-   * child's channel: its peer is its parent, which chose its program,
-   * environment and descriptors, so checking it guards against nothing. */
+  /* Check that received descriptors are sockets: 1, 0, or
+   * HANDOFF__PX_CHECK_UNLESS_SAME_USER until the first message with
+   * sockets decides (chan.c).  Off on a spawned child's channel (its peer
+   * is its parent, which chose its program, environment and descriptors)
+   * and on a named channel whose peer the kernel reports as our own
+   * effective user: such a peer can already ptrace us or write our memory
+   * (/proc/<pid>/mem), so a check guards against nothing it could not do
+   * anyway, and it costs a system call per socket (0.64x raw at 64 sockets
+   * per message).  A peer of another user, admitted by a widened access
+   * policy, is checked. */
   int check_socks;
   unsigned char rbuf[HANDOFF__PX_RBUF];
 };

@@ -13,6 +13,7 @@ Suite *rendezvous_suite(void);
 Suite *spawn_suite(void);
 Suite *hardening_suite(void);
 Suite *eventloop_suite(void);
+Suite *chanfaults_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);
@@ -34,6 +35,9 @@ int helper_low_fds(int argc, char **argv);
 int helper_storm_echo(int argc, char **argv);
 int helper_slow_counter(int argc, char **argv);
 int helper_hangup_flood(int argc, char **argv);
+int helper_raw_zero_record(int argc, char **argv);
+int helper_refs_flood(int argc, char **argv);
+int helper_raw_named_notsock(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

@@ -25,6 +25,9 @@ static const ts_helper_t helpers[] = {
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
     {"hangup-flood", helper_hangup_flood},
+    {"raw-zero-record", helper_raw_zero_record},
+    {"refs-flood", helper_refs_flood},
+    {"raw-named-notsock", helper_raw_named_notsock},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so
@@ -63,6 +66,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, spawn_suite());
   srunner_add_suite(sr, hardening_suite());
   srunner_add_suite(sr, eventloop_suite());
+  srunner_add_suite(sr, chanfaults_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

@@ -1,4 +1,7 @@
 /* The one place where the tests differ by platform. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include "support.h"
 
 #include <stdio.h>
@@ -23,6 +26,12 @@ typedef int ts_socklen_t;
 #include <unistd.h>
 typedef socklen_t ts_socklen_t;
 #define closesocket close
+/* The library's channel socket type (configure --with-posix-transport). */
+#if HANDOFF_PX_STREAM
+#define TS_RAW_SOCKTYPE SOCK_STREAM
+#else
+#define TS_RAW_SOCKTYPE SOCK_SEQPACKET
+#endif
 #endif
 
 static char self_path[4096];
@@ -559,7 +568,7 @@ ts_raw_t *ts_raw_connect(const char *name) {
   const char *dir = getenv("HANDOFF_DIR");
   const char *tmp = getenv("TMPDIR");
   ts_raw_t *r;
-  int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  int fd = socket(AF_UNIX, TS_RAW_SOCKTYPE | SOCK_CLOEXEC, 0);
   if (fd < 0) return NULL;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;
@@ -697,3 +706,74 @@ int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
   return -1;
 #endif
 }
+
+/* ---- a raw listener, and the transport's record semantics ------------- */
+
+#ifdef _WIN32
+ts_raw_t *ts_raw_listen(const char *name) {
+  (void)name;
+  return NULL;
+}
+ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms) {
+  (void)l;
+  (void)timeout_ms;
+  return NULL;
+}
+int ts_raw_records(void) { return 1; } /* message-mode pipes */
+#else
+#include <poll.h>
+static char raw_listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+ts_raw_t *ts_raw_listen(const char *name) {
+  struct sockaddr_un sa;
+  const char *dir = getenv("HANDOFF_DIR");
+  const char *tmp = getenv("TMPDIR");
+  char d[sizeof sa.sun_path];
+  ts_raw_t *r;
+  int fd = socket(AF_UNIX, TS_RAW_SOCKTYPE | SOCK_CLOEXEC, 0);
+  if (fd < 0) return NULL;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (dir != NULL && dir[0] != '\0') {
+    snprintf(d, sizeof d, "%s", dir);
+  } else {
+    snprintf(d, sizeof d, "%s/handoff-%lu",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+             (unsigned long)geteuid());
+    mkdir(d, 0700);
+  }
+  {
+    char path[512];
+    int n = snprintf(path, sizeof path, "%s/%s.sock", d, name);
+    if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
+      close(fd);
+      return NULL;
+    }
+    memcpy(sa.sun_path, path, (size_t)n + 1);
+  }
+  unlink(sa.sun_path);
+  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0) {
+    close(fd);
+    return NULL;
+  }
+  snprintf(raw_listen_path, sizeof raw_listen_path, "%s", sa.sun_path);
+  r = malloc(sizeof *r);
+  r->fd = fd;
+  return r;
+}
+ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms) {
+  struct pollfd p;
+  ts_raw_t *r;
+  int fd;
+  p.fd = l->fd;
+  p.events = POLLIN;
+  if (poll(&p, 1, timeout_ms) <= 0) return NULL;
+  fd = accept(l->fd, NULL, NULL);
+  if (fd < 0) return NULL;
+  unlink(raw_listen_path); /* a test connects once */
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  r = malloc(sizeof *r);
+  r->fd = fd;
+  return r;
+}
+int ts_raw_records(void) { return TS_RAW_SOCKTYPE == SOCK_SEQPACKET; }
+#endif

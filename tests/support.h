@@ -144,4 +144,13 @@ int ts_limit_descriptors(long room);
 int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
 
+/* A raw listener on a rendezvous name (POSIX; NULL on Windows), and one
+ * connection from it within timeout_ms (NULL on timeout).  Close both with
+ * ts_raw_close. */
+ts_raw_t *ts_raw_listen(const char *name);
+ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms);
+/* 1 if the channel transport keeps record boundaries (SOCK_SEQPACKET,
+ * message-mode pipes), 0 for the POSIX stream transport. */
+int ts_raw_records(void);
+
 #endif /* HANDOFF_TEST_SUPPORT_H */
