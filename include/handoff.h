@@ -286,6 +286,12 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
 /*
  * One send is one message: 0..HANDOFF_MAX_SOCKS sockets plus
  * 0..HANDOFF_MAX_DATA bytes, delivered whole and in order, or not at all.
+ * (POSIX built with the stream transport, doc/protocol.md: a send whose
+ * first bytes reached the kernel returns 0 even if the rest could not be
+ * written by its timeout; the channel keeps the rest and writes it before
+ * the next message, whose send returns ETIMEDOUT, unsent, while any of it
+ * is left; handoff_close waits up to a second to write it.  The receiver
+ * still gets the message whole.)
  *
  * Send nsocks sockets from socks and len bytes from data.  socks may be NULL
  * only when nsocks is 0, data only when len is 0.  The caller keeps

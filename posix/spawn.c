@@ -116,9 +116,9 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   if (r != 0) return r;
   p = malloc(sizeof *p);
 #if HAVE_DECL_SOCK_CLOEXEC
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+  if (socketpair(AF_UNIX, HANDOFF__PX_SOCKTYPE | SOCK_CLOEXEC, 0, sv) != 0)
 #else
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0)
+  if (socketpair(AF_UNIX, HANDOFF__PX_SOCKTYPE, 0, sv) != 0)
 #endif
   {
     r = handoff__px_err(errno);
@@ -218,7 +218,7 @@ int handoff_inherited(handoff_chan_t **out) {
   if (errno != 0 || *end != '\0' || fd < 0 || fd > 0x7fffffff ||
       fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
       getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
-      type != SOCK_SEQPACKET)
+      type != HANDOFF__PX_SOCKTYPE)
     return handoff__err(HANDOFF_ENOENT);
   unsetenv(ENV_NAME); /* only the first call takes it */
   r = handoff__px_setup_fd((int)fd);

@@ -38,6 +38,8 @@ int helper_hangup_flood(int argc, char **argv);
 int helper_raw_zero_record(int argc, char **argv);
 int helper_refs_flood(int argc, char **argv);
 int helper_raw_named_notsock(int argc, char **argv);
+int helper_raw_midframe_fds(int argc, char **argv);
+int helper_bulk_check(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

@@ -28,6 +28,8 @@ static const ts_helper_t helpers[] = {
     {"raw-zero-record", helper_raw_zero_record},
     {"refs-flood", helper_refs_flood},
     {"raw-named-notsock", helper_raw_named_notsock},
+    {"raw-midframe-fds", helper_raw_midframe_fds},
+    {"bulk-check", helper_bulk_check},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so

@@ -619,8 +619,12 @@ int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms) {
   struct pollfd p;
   p.fd = r->fd;
   p.events = POLLIN;
+  int n;
   if (poll(&p, 1, timeout_ms) <= 0) return -1;
-  return (int)recv(r->fd, buf, cap, MSG_DONTWAIT);
+  n = (int)recv(r->fd, buf, cap, MSG_DONTWAIT);
+  /* Linux: the peer closed with bytes of ours unread (the stream transport
+   * stops reading a frame at a header it rejects): the end all the same. */
+  return n < 0 && errno == ECONNRESET ? 0 : n;
 }
 
 void ts_raw_close(ts_raw_t *r) {

@@ -125,6 +125,67 @@ int helper_raw_named_notsock(int argc, char **argv) {
   return 0;
 }
 
+/* Speak HELLO, then a DATA frame of one socket and 8 bytes written in two
+ * parts, each with a descriptor: the second one arrives after the frame's
+ * first byte (SOCK_SEQPACKET: two records, the first of the wrong length).
+ * Stay until the parent closes. */
+int helper_raw_midframe_fds(int argc, char **argv) {
+  unsigned char f[HANDOFF__HELLO_FRAME];
+  handoff_sock_t fd[2];
+  ts_raw_t *r;
+  (void)argc;
+  (void)argv;
+  H_CHECK((r = ts_raw_inherited()) != NULL);
+  handoff__hello_encode(f);
+  H_CHECK(ts_raw_write(r, f, sizeof f, NULL, 0) == 0);
+  H_CHECK((fd[0] = ts_udp_bound(TS_AF_INET, NULL)) != HANDOFF_INVALID_SOCK);
+  H_CHECK((fd[1] = ts_udp_bound(TS_AF_INET, NULL)) != HANDOFF_INVALID_SOCK);
+  handoff__hdr_encode(f, HANDOFF__T_DATA, 1, 8);
+  H_CHECK(ts_raw_write(r, f, HANDOFF__HDR_SIZE, &fd[0], 1) == 0);
+  /* A record transport rejects the short first record and may have closed
+   * the channel by now. */
+  (void)ts_raw_write(r, "12345678", 8, &fd[1], 1);
+  ts_close_sock(fd[0]);
+  ts_close_sock(fd[1]);
+  H_CHECK(wait_close(r) == 0);
+  ts_raw_close(r);
+  return 0;
+}
+
+/* Sleep, so that the parent fills the channel, then take every message
+ * with timeout 0 (waiting on the waitable in between) until "E": each must
+ * be HANDOFF_MAX_DATA bytes of its own index.  Report how many came. */
+int helper_bulk_check(int argc, char **argv) {
+  static unsigned char buf[HANDOFF_MAX_DATA];
+  handoff_waitable_t w;
+  handoff_chan_t *c;
+  size_t len, i;
+  int n = 0, r;
+  char msg[32];
+  (void)argc;
+  (void)argv;
+  H_CHECK(handoff_inherited(&c) == 0);
+  H_CHECK(handoff_chan_waitable(c, &w) == 0);
+  ts_sleep_ms(500);
+  for (;;) {
+    len = sizeof buf;
+    r = handoff_recv(c, NULL, NULL, buf, &len, 0);
+    if (r == HANDOFF_ETIMEDOUT) {
+      H_CHECK(ts_wait_any(&w, 1, TS_TIMEOUT_MS) == 0);
+      continue;
+    }
+    H_CHECK(r == 0);
+    if (len == 1 && buf[0] == 'E') break;
+    H_CHECK(len == sizeof buf);
+    for (i = 0; i < len; i++) H_CHECK(buf[i] == (unsigned char)n);
+    n++;
+  }
+  snprintf(msg, sizeof msg, "%d", n);
+  H_CHECK(handoff_send(c, NULL, 0, msg, strlen(msg) + 1, TS_TIMEOUT_MS) == 0);
+  handoff_close(c);
+  return 0;
+}
+
 static void spawn(const char *role, const char *a1, const char *a2,
                   const char *a3, handoff_chan_t **c, handoff_proc_t **p) {
   ck_assert_int_eq(ts_spawn(role, a1, a2, a3, c, p), 0);
@@ -299,6 +360,55 @@ START_TEST(test_named_peer_of_another_user_gets_non_sockets_refused) {
 }
 END_TEST
 
+/* ---- framing ----------------------------------------------------------- */
+
+START_TEST(test_descriptors_after_a_frames_first_byte_are_eproto) {
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_sock_t s[2];
+  size_t ns = 2, len;
+  char buf[16];
+  if (!ts_raw_fds_supported())
+    TS_SKIP("sockets travel inside the frame on Windows, not beside it");
+  {
+    LEAK_BEGIN();
+    spawn("raw-midframe-fds", NULL, NULL, NULL, &c, &p);
+    len = sizeof buf;
+    ck_assert_int_eq(handoff_recv(c, s, &ns, buf, &len, TS_TIMEOUT_MS), HANDOFF_EPROTO);
+    ck_assert_int_eq(handoff_recv(c, s, &ns, buf, &len, 0), HANDOFF_EPROTO);
+    end(c, p);
+    LEAK_END();
+  }
+}
+END_TEST
+
+START_TEST(test_sends_and_receives_with_timeout_0_move_whole_messages) {
+  static unsigned char big[HANDOFF_MAX_DATA];
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  char buf[32];
+  size_t len = sizeof buf;
+  int n = 0, r;
+  LEAK_BEGIN();
+  spawn("bulk-check", NULL, NULL, NULL, &c, &p);
+  /* Fill the channel while the child sleeps: each send is whole or not at
+   * all as far as the receiver can tell (a stream keeps a begun frame's
+   * tail and writes it before the next one). */
+  for (;;) {
+    memset(big, n, sizeof big);
+    r = handoff_send(c, NULL, 0, big, sizeof big, 0);
+    if (r != 0) break;
+    ck_assert_int_lt(++n, 10000);
+  }
+  ck_assert_int_eq(r, HANDOFF_ETIMEDOUT);
+  ck_assert_int_eq(handoff_send(c, NULL, 0, "E", 1, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, buf, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(atoi(buf), n);
+  end(c, p);
+  LEAK_END();
+}
+END_TEST
+
 Suite *chanfaults_suite(void) {
   Suite *s = suite_create("chanfaults");
   TCase *tc = tcase_create("chanfaults");
@@ -308,6 +418,8 @@ Suite *chanfaults_suite(void) {
   tcase_add_test(tc, test_too_many_descriptors_in_flight_waits_then_times_out);
   tcase_add_test(tc, test_named_peer_of_our_own_user_is_trusted_like_a_parent);
   tcase_add_test(tc, test_named_peer_of_another_user_gets_non_sockets_refused);
+  tcase_add_test(tc, test_descriptors_after_a_frames_first_byte_are_eproto);
+  tcase_add_test(tc, test_sends_and_receives_with_timeout_0_move_whole_messages);
   suite_add_tcase(s, tc);
   return s;
 }
