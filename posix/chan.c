@@ -200,12 +200,24 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
 
 /* ---- Receiving ---------------------------------------------------------- */
 
+/* How many descriptors fit between cm's data and the end of msg's control
+ * buffer. */
+static size_t room_after(const struct msghdr *msg, struct cmsghdr *cm) {
+  const unsigned char *end =
+      (const unsigned char *)msg->msg_control + msg->msg_controllen;
+  const unsigned char *data = CMSG_DATA(cm);
+  return data < end ? (size_t)(end - data) / sizeof(int) : 0;
+}
+
 size_t handoff__px_take_fds(struct msghdr *msg, int *fds, size_t cap) {
   struct cmsghdr *cm;
   size_t i, k, n = 0;
   for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
     k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    /* After MSG_CTRUNC macOS leaves the untruncated cmsg_len: read only
+     * what the buffer holds (the rest is lost, and the frame ETRUNC). */
+    if (k > room_after(msg, cm)) k = room_after(msg, cm);
     for (i = 0; i < k; i++) {
       int fd;
       memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
