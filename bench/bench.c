@@ -200,6 +200,21 @@ static int child_main(int argc, char **argv) {
     handoff_close(hc);
     return r;
   }
+  if (strcmp(argv[2], "named") == 0 && argc > 3) {
+    /* Started by handoff_spawn only to be reaped the same way; the
+     * channel measured is the one it connects by name. */
+    if ((r = handoff_inherited(&hc)) != 0) die("handoff_inherited", r);
+    handoff_close(hc);
+    if ((r = handoff_connect(argv[3], 30000, &hc)) != 0)
+      die("handoff_connect", r);
+    x.name = "named";
+    x.c = hc;
+    x.send = ho_send;
+    x.recv = ho_recv;
+    r = serve(&x);
+    handoff_close(hc);
+    return r;
+  }
   if (strcmp(argv[2], "raw") == 0 && argc > 3) {
     if ((r = bench_raw_child(argv[3], &rc)) != 0) die("raw child", r);
     x.name = "raw";
@@ -311,6 +326,30 @@ static void open_handoff(const char *self, xport_t *x, handoff_proc_t **p) {
   x->recv = ho_recv;
 }
 
+/* A named channel: listen, start the child, accept its connection. */
+static void open_named(const char *self, xport_t *x, handoff_proc_t **p) {
+  static char name[48];
+  const char *argv[5];
+  handoff_listener_t *l;
+  handoff_chan_t *c;
+  int r;
+  snprintf(name, sizeof name, "bench-%.0f", bench_now_us());
+  if ((r = handoff_listen(name, &l)) != 0) die("handoff_listen", r);
+  argv[0] = self;
+  argv[1] = "child";
+  argv[2] = "named";
+  argv[3] = name;
+  argv[4] = NULL;
+  if ((r = handoff_spawn(argv, &c, p)) != 0) die("handoff_spawn", r);
+  handoff_close(c); /* only the named channel is used */
+  if ((r = handoff_accept(l, 30000, &c)) != 0) die("handoff_accept", r);
+  handoff_listener_close(l);
+  x->name = "named";
+  x->c = c;
+  x->send = ho_send;
+  x->recv = ho_recv;
+}
+
 static void close_handoff(xport_t *x, handoff_proc_t *p) {
   int code = -1, r;
   send_cmd(x, CMD_QUIT, 0, 0, -1);
@@ -368,8 +407,20 @@ static const size_t ks[] = {1, 8, 64};
 #define NK (sizeof ks / sizeof ks[0])
 
 enum { ROW_S1, ROW_S8, ROW_S64, ROW_S1_PIN, ROW_S8_PIN, ROW_S64_PIN,
-       ROW_P50, ROW_P99, ROW_P50_PIN, ROW_P99_PIN, NROWS };
-#define IS_STREAM(row) ((row) < ROW_P50)
+       ROW_P50, ROW_P99, ROW_P50_PIN, ROW_P99_PIN,
+       /* The same stream runs over a named channel (listen/accept and
+        * connect) instead of a spawned one, each against its own raw run
+        * of the same repetition. */
+       ROW_N1, ROW_N64, ROW_N1_PIN, ROW_N64_PIN, NROWS };
+#define IS_STREAM(row) ((row) < ROW_P50 || (row) >= ROW_N1)
+#define IS_PINNED(row)                                                      \
+  (((row) >= ROW_S1_PIN && (row) <= ROW_S64_PIN) || (row) == ROW_P50_PIN ||  \
+   (row) == ROW_P99_PIN || (row) >= ROW_N1_PIN)
+/* Sockets per message of a stream row. */
+static size_t row_k(int row) {
+  if (row >= ROW_N1) return (row - ROW_N1) % 2 ? 64 : 1;
+  return ks[row % NK];
+}
 
 static double median(const double *v, int n) {
   double t[MAX_REPS];
@@ -428,7 +479,8 @@ int main(int argc, char **argv) {
   static const char *const row_name[NROWS] = {
       "stream K=1",    "stream K=8",    "stream K=64",  "  1 CPU: K=1",
       "  1 CPU: K=8",  "  1 CPU: K=64", "ping-pong p50", "ping-pong p99",
-      "  1 CPU: p50",  "  1 CPU: p99"};
+      "  1 CPU: p50",  "  1 CPU: p99",  "named K=1",    "named K=64",
+      "  1 CPU: nK=1", "  1 CPU: nK=64"};
   static double val[2][NROWS][MAX_REPS]; /* [handoff/raw][row][rep] */
   const char *self = argv[0];
   sizes_t sz = full_sizes;
@@ -438,7 +490,8 @@ int main(int argc, char **argv) {
   uint32_t c, chunk;
   handoff_sock_t *socks;
   handoff_proc_t *proc;
-  xport_t xs[2]; /* [0] handoff, [1] raw */
+  handoff_proc_t *nproc;
+  xport_t xs[3]; /* [0] handoff, [1] raw, [2] handoff over a named channel */
 
   bench_os_init();
   if (argc > 2 && strcmp(argv[1], "child") == 0) return child_main(argc, argv);
@@ -480,9 +533,10 @@ int main(int argc, char **argv) {
   }
 
   open_raw(self, &xs[1]);
+  open_named(self, &xs[2], &nproc);
   for (rep = 0; rep < sz.reps; rep++) {
     for (w = ROW_S1; w <= ROW_S64_PIN; w++) {
-      size_t k = ks[w % NK];
+      size_t k = row_k(w);
       uint32_t nmsg = sz.stream_socks / (uint32_t)k;
       for (j = 0; j < 2; j++) {
         double us;
@@ -491,7 +545,18 @@ int main(int argc, char **argv) {
         val[t][w][rep] = (double)nmsg * (double)k / (us / 1e6);
       }
     }
-    for (w = ROW_P50; w < NROWS; w += 2) {
+    for (w = ROW_N1; w < NROWS; w++) {
+      size_t k = row_k(w);
+      uint32_t nmsg = sz.stream_socks / (uint32_t)k;
+      for (j = 0; j < 2; j++) {
+        double us;
+        t = (j + rep) % 2;
+        us = run_stream(&xs[t == 0 ? 2 : 1], socks, k, nmsg, 0,
+                        w < ROW_N1_PIN ? -1 : 0);
+        val[t][w][rep] = (double)nmsg * (double)k / (us / 1e6);
+      }
+    }
+    for (w = ROW_P50; w <= ROW_P99_PIN; w += 2) {
       int cpu = w == ROW_P50 ? -1 : 0;
       for (c = 0; c < sz.ping_chunks; c++)
         for (j = 0; j < 2; j++) {
@@ -516,6 +581,7 @@ int main(int argc, char **argv) {
   }
   close_raw(&xs[1]);
   close_handoff(&xs[0], proc);
+  close_handoff(&xs[2], nproc);
 
   printf("handoff bench (%s): %d alternating repetitions, medians%s\n",
          bench_os_name, sz.reps, quick ? " (--quick: small N, smoke test)" : "");
@@ -524,11 +590,11 @@ int main(int argc, char **argv) {
   for (w = 0; w < NROWS; w++) {
     double h = median(val[0][w], sz.reps), r = median(val[1][w], sz.reps);
     int is_stream = IS_STREAM(w);
-    int pinned = (w >= ROW_S1_PIN && w <= ROW_S64_PIN) || w >= ROW_P50_PIN;
+    int pinned = IS_PINNED(w);
     char n[32];
     if (is_stream)
       snprintf(n, sizeof n, "N=%lu",
-               (unsigned long)(sz.stream_socks / (uint32_t)ks[w % NK]));
+               (unsigned long)(sz.stream_socks / (uint32_t)row_k(w)));
     else
       snprintf(n, sizeof n, "N=%lu", (unsigned long)(chunk * sz.ping_chunks));
     if (pinned && pin_failed) {

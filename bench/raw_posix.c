@@ -1,6 +1,13 @@
 /* The POSIX baseline: SCM_RIGHTS over a SOCK_SEQPACKET socketpair, written
  * the way a program would without a library (blocking sendmsg/recvmsg, one
- * call each per message, no checks), plus the driver's OS helpers. */
+ * call each per message, no checks), plus the driver's OS helpers.  Built
+ * for the stream transport (HANDOFF_PX_STREAM), it is a SOCK_STREAM pair
+ * whose messages carry a 2-byte length first (the fewest bytes a program
+ * would frame with): sockets ride on that prefix, read by one recvmsg of
+ * exactly 2 bytes, and data follows it. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include "bench/bench.h"
 
 #include <errno.h>
@@ -92,6 +99,14 @@ int bench_pin(int which) { return which < 0 ? 0 : -1; }
 
 /* ---- The baseline ------------------------------------------------------ */
 
+#if HANDOFF_PX_STREAM
+#define RAW_SOCKTYPE SOCK_STREAM
+#define RAW_PREFIX 2
+#else
+#define RAW_SOCKTYPE SOCK_SEQPACKET
+#define RAW_PREFIX 0
+#endif
+
 struct bench_raw {
   int fd;
   pid_t pid; /* the child, in the parent; 0 in the child */
@@ -104,7 +119,7 @@ int bench_raw_spawn(const char *self, bench_raw_t **out) {
   pid_t pid;
 
   if (c == NULL) return HANDOFF_ENOMEM;
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) {
+  if (socketpair(AF_UNIX, RAW_SOCKTYPE, 0, sv) != 0) {
     free(c);
     return HANDOFF_ESYS;
   }
@@ -152,14 +167,23 @@ int bench_raw_send(bench_raw_t *c, const handoff_sock_t *socks, size_t nsocks,
     char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
   } ctl;
   char one = 0;
-  struct iovec iov;
+  unsigned char pre[2];
+  struct iovec iov[2];
   struct msghdr msg;
 
   memset(&msg, 0, sizeof msg);
-  iov.iov_base = len != 0 ? (void *)data : &one;
-  iov.iov_len = len != 0 ? len : 1;
-  msg.msg_iov = &iov;
+  iov[1].iov_base = len != 0 ? (void *)data : &one;
+  iov[1].iov_len = len != 0 ? len : 1;
+  msg.msg_iov = &iov[1];
   msg.msg_iovlen = 1;
+  if (RAW_PREFIX != 0) { /* stream: the length (no filler), then the data */
+    pre[0] = (unsigned char)(len & 0xff);
+    pre[1] = (unsigned char)(len >> 8);
+    iov[0].iov_base = pre;
+    iov[0].iov_len = 2;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = len != 0 ? 2 : 1;
+  }
   if (nsocks != 0) {
     struct cmsghdr *cm;
     msg.msg_control = ctl.buf;
@@ -187,9 +211,12 @@ int bench_raw_recv(bench_raw_t *c, handoff_sock_t *socks, size_t *nsocks,
   size_t got = 0;
   ssize_t n;
 
+  unsigned char pre[2];
+  size_t want = 0;
+
   memset(&msg, 0, sizeof msg);
-  iov.iov_base = data;
-  iov.iov_len = *len;
+  iov.iov_base = RAW_PREFIX != 0 ? (void *)pre : data;
+  iov.iov_len = RAW_PREFIX != 0 ? RAW_PREFIX : *len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = ctl.buf;
@@ -207,6 +234,14 @@ int bench_raw_recv(bench_raw_t *c, handoff_sock_t *socks, size_t *nsocks,
   }
   if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0) return HANDOFF_ETRUNC;
   *nsocks = got;
+  if (RAW_PREFIX != 0) { /* stream: the rest of the prefix, then the data */
+    if (n < 2 && recv(c->fd, pre + 1, 1, MSG_WAITALL) != 1) return HANDOFF_ESYS;
+    want = (size_t)pre[0] | (size_t)pre[1] << 8;
+    if (want > *len) return HANDOFF_ETOOBIG;
+    if (want != 0 && recv(c->fd, data, want, MSG_WAITALL) != (ssize_t)want)
+      return HANDOFF_ESYS;
+    n = (ssize_t)want;
+  }
   *len = got != 0 ? 0 : (size_t)n; /* with sockets: only the filler byte */
   return 0;
 }

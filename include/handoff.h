@@ -295,8 +295,8 @@ HANDOFF_EXTERN int handoff_spawn(const char *const argv[],
  * The child trusts its parent on this channel: on POSIX received
  * descriptors are not re-checked to be sockets here (the parent chose this
  * process's program, environment and descriptors, so the check would guard
- * against nothing, and it costs a system call per socket); every other
- * channel, including the parent's side of this one, checks them.
+ * against nothing, and it costs a system call per socket); see
+ * handoff_recv's ENOTSOCK for which channels check them.
  * Only the first call succeeds.  Errors: EINVAL (NULL out), ENOENT (this
  * process was not started by handoff_spawn, or the channel was already
  * taken), ENOMEM, ESYS. */
@@ -371,6 +371,12 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
 /*
  * One send is one message: 0..HANDOFF_MAX_SOCKS sockets plus
  * 0..HANDOFF_MAX_DATA bytes, delivered whole and in order, or not at all.
+ * (POSIX built with the stream transport, doc/protocol.md: a send whose
+ * first bytes reached the kernel returns 0 even if the rest could not be
+ * written by its timeout; the channel keeps the rest and writes it before
+ * the next message, whose send returns ETIMEDOUT, unsent, while any of it
+ * is left; handoff_close waits up to a second to write it.  The receiver
+ * still gets the message whole.)
  *
  * Send nsocks sockets from socks and len bytes from data.  socks may be NULL
  * only when nsocks is 0, data only when len is 0.  The caller keeps
@@ -381,7 +387,11 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
  *  ETOOBIG   nsocks > HANDOFF_MAX_SOCKS or len > HANDOFF_MAX_DATA (or the
  *            smaller limits the peer announced in the handshake).
  *  ENOTSOCK  an entry of socks is not an open socket.
- *  ETIMEDOUT the peer did not make room within timeout_ms.
+ *  ETIMEDOUT the peer did not make room within timeout_ms.  (Linux also
+ *            limits how many of a user's descriptors may be in flight, not
+ *            yet received, to the sender's RLIMIT_NOFILE: over it a send
+ *            waits as for room, until the peer takes some or the timeout
+ *            passes; handoff_last_oserror() is then ETOOMANYREFS.)
  *  ECLOSED   the peer closed the channel or exited (never SIGPIPE); what
  *            it sent before stays readable with handoff_recv.
  *  EPROTO    the channel failed earlier (the peer sent garbage).
@@ -407,7 +417,16 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *            message is dropped, and the channel stays usable.
  *  ENOTSOCK  (POSIX) the peer sent descriptors that are not sockets:
  *            they are closed, the message is dropped, the channel stays
- *            usable.
+ *            usable.  A sending handoff never sends any; the receiver
+ *            checks (one system call per descriptor) only where a peer
+ *            could gain by lying: a named peer of another user (admitted
+ *            by handoff_listen_ex) and the parent's side of a spawned
+ *            channel (the child may run a set-user-ID program).  From a
+ *            named peer running as this process's own effective user, or
+ *            from the parent, descriptors are passed on unchecked: such a
+ *            peer can already do anything to this process (ptrace, its
+ *            memory), so a peer that bypasses handoff to send a non-socket
+ *            hands the caller exactly that descriptor.
  *  EPROTO    the peer sent something malformed, or its HELLO (checked by
  *            the first recv) was of another version; anything it carried
  *            is closed and the channel is failed (later calls return

@@ -1,5 +1,7 @@
 /* Channels: one SOCK_SEQPACKET message per handoff message, descriptors as
- * SCM_RIGHTS on it.  One sendmsg and (steady state) one recvmsg each. */
+ * SCM_RIGHTS on it.  One sendmsg and (steady state) one recvmsg each.  With
+ * the stream transport (HANDOFF_PX_STREAM) stream.c sends and receives;
+ * the rest is shared. */
 #include "posix/internal.h"
 #include "posix/sigpipe.h"
 
@@ -11,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #if HAVE_DECL_MSG_CMSG_CLOEXEC
@@ -36,8 +39,8 @@ static int set_timeo(int fd, int opt, int *cache, int ms) {
  * With no time left it does not block; otherwise it blocks in the kernel
  * for the time left (the first try: for the caller's timeout, so that the
  * cache hits in the steady state). */
-static int next_try(int fd, int opt, int *cache, int *first_ms,
-                    uint64_t deadline, int *flags) {
+int handoff__px_next_try(int fd, int opt, int *cache, int *first_ms,
+                         uint64_t deadline, int *flags) {
   int ms = *first_ms != HANDOFF__WAIT_LEFT ? *first_ms
                                            : handoff__remaining(deadline);
   *first_ms = HANDOFF__WAIT_LEFT;
@@ -65,7 +68,12 @@ int handoff__px_chan_new(int fd, handoff_chan_t **out) {
   handoff__core_init(&c->core);
   c->fd = fd;
   c->snd_timeo = c->rcv_timeo = HANDOFF__PX_TIMEO_UNSET;
-  c->check_socks = 1;
+  c->check_socks = HANDOFF__PX_CHECK_UNLESS_SAME_USER;
+#if HANDOFF_PX_STREAM
+  c->rgot = c->rneed = c->rnfds = 0;
+  c->rctrunc = 0;
+  c->stail_off = c->stail_len = 0;
+#endif
   *out = c;
   return 0;
 }
@@ -80,6 +88,7 @@ static int is_socket(int fd) {
   return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
 }
 
+#if !HANDOFF_PX_STREAM
 /* One sendmsg of the whole frame; SOCK_SEQPACKET queues it whole or not at
  * all.  0, or the errno of the failure (never EINTR). */
 static int send_once(int fd, struct msghdr *msg, int flags) {
@@ -90,7 +99,64 @@ static int send_once(int fd, struct msghdr *msg, int flags) {
   handoff__px_sigpipe_restore(&sp);
   return err;
 }
+#endif
 
+/* Linux counts descriptors in flight against the sender's RLIMIT_NOFILE
+ * (per user) and fails sendmsg with ETOOMANYREFS over it, at once, even on
+ * a blocking socket.  It passes as the receiver takes them: to a sender it
+ * is a full queue, so wait for it as for room, until the deadline
+ * (handoff.h: ETIMEDOUT).  Nothing wakes us when it passes: retry after a
+ * short sleep.  1 to try again, 0 if err is something else or no time is
+ * left. */
+#ifdef ETOOMANYREFS
+#define ETOOMANYREFS_OR_0 ETOOMANYREFS
+#else
+#define ETOOMANYREFS_OR_0 0 /* never an errno */
+#endif
+#define REFS_RETRY_MS 2
+int handoff__px_refs_wait(int err, uint64_t deadline) {
+  struct timespec ts;
+  int left;
+  if (err != ETOOMANYREFS_OR_0 || err == 0) return 0;
+  left = handoff__remaining(deadline);
+  if (left == 0) return 0;
+  if (left < 0 || left > REFS_RETRY_MS) left = REFS_RETRY_MS;
+  ts.tv_sec = 0;
+  ts.tv_nsec = (long)left * 1000000L;
+  nanosleep(&ts, NULL); /* EINTR: retry early, harmless */
+  return 1;
+}
+
+int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks) {
+  size_t i;
+  for (i = 0; i < nsocks; i++)
+    if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
+  return 0;
+}
+
+void handoff__px_socks_msg(struct msghdr *msg, void *ctl,
+                           const handoff_sock_t *socks, size_t nsocks) {
+  struct cmsghdr *cm;
+  if (nsocks == 0) return;
+  memset(ctl, 0, CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS));
+  msg->msg_control = ctl;
+  msg->msg_controllen = CMSG_SPACE(sizeof(int) * nsocks);
+  cm = CMSG_FIRSTHDR(msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int) * nsocks);
+  memcpy(CMSG_DATA(cm), socks, sizeof(int) * nsocks);
+}
+
+int handoff__px_send_err(int r) {
+  if (r == ETOOMANYREFS_OR_0) /* still too many in flight at the deadline */
+    return handoff__oserr(r, HANDOFF_ETIMEDOUT);
+  if (r == EBADF) /* one of socks was closed under us */
+    return handoff__oserr(r, HANDOFF_ENOTSOCK);
+  return handoff__px_err(r);
+}
+
+#if !HANDOFF_PX_STREAM
 int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
                      const handoff_sock_t *socks, size_t nsocks,
                      const void *data, size_t len, uint64_t deadline,
@@ -101,11 +167,10 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   } ctl;
   struct iovec iov[2];
   struct msghdr msg;
-  size_t i;
   int r, flags;
 
-  for (i = 0; i < nsocks; i++)
-    if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
+  r = handoff__px_check_send_socks(socks, nsocks);
+  if (r != 0) return r;
   memset(&msg, 0, sizeof msg);
   iov[0].iov_base = (void *)hdr;
   iov[0].iov_len = HANDOFF__HDR_SIZE;
@@ -113,55 +178,61 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   iov[1].iov_len = len;
   msg.msg_iov = iov;
   msg.msg_iovlen = len != 0 ? 2 : 1;
-  if (nsocks != 0) {
-    struct cmsghdr *cm;
-    memset(&ctl, 0, sizeof ctl);
-    msg.msg_control = ctl.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nsocks);
-    cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * nsocks);
-    memcpy(CMSG_DATA(cm), socks, sizeof(int) * nsocks);
-  }
+  handoff__px_socks_msg(&msg, ctl.buf, socks, nsocks);
   for (;;) {
     flags = HANDOFF__PX_NOSIGNAL;
-    r = next_try(c->fd, SO_SNDTIMEO, &c->snd_timeo, &timeout_ms, deadline,
-                 &flags);
+    r = handoff__px_next_try(c->fd, SO_SNDTIMEO, &c->snd_timeo, &timeout_ms,
+                             deadline, &flags);
     if (r != 0) return r;
     r = send_once(c->fd, &msg, flags);
     if (r == 0) return 0;
+    if (handoff__px_refs_wait(r, deadline)) continue;
     if (r != EAGAIN && r != EWOULDBLOCK) break;
     /* The kernel waited for room (or there is no time left). */
     if (handoff__remaining(deadline) == 0)
       return handoff__err(HANDOFF_ETIMEDOUT);
   }
-  if (r == EBADF) /* one of socks was closed under us */
-    return handoff__oserr(r, HANDOFF_ENOTSOCK);
-  return handoff__px_err(r);
+  return handoff__px_send_err(r);
 }
+#endif
 
 /* ---- Receiving ---------------------------------------------------------- */
 
-/* Move the descriptors of msg's SCM_RIGHTS into f (close-on-exec). */
-static void take_fds(struct msghdr *msg, handoff__frame_t *f) {
+/* How many descriptors fit between cm's data and the end of msg's control
+ * buffer. */
+static size_t room_after(const struct msghdr *msg, struct cmsghdr *cm) {
+  const unsigned char *end =
+      (const unsigned char *)msg->msg_control + msg->msg_controllen;
+  const unsigned char *data = CMSG_DATA(cm);
+  return data < end ? (size_t)(end - data) / sizeof(int) : 0;
+}
+
+size_t handoff__px_take_fds(struct msghdr *msg, int *fds, size_t cap) {
   struct cmsghdr *cm;
-  size_t i, k;
-  f->nbeside = 0;
+  size_t i, k, n = 0;
   for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
     if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
     k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (i = 0; i < k && f->nbeside < HANDOFF__BESIDE_ROOM; i++) {
+    /* After MSG_CTRUNC macOS leaves the untruncated cmsg_len: read only
+     * what the buffer holds (the rest is lost, and the frame ETRUNC). */
+    if (k > room_after(msg, cm)) k = room_after(msg, cm);
+    for (i = 0; i < k; i++) {
       int fd;
       memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+      if (n == cap) { /* more than any frame may carry: not ours to keep */
+        close(fd);
+        continue;
+      }
 #if !HAVE_DECL_MSG_CMSG_CLOEXEC
       fcntl(fd, F_SETFD, FD_CLOEXEC);
 #endif
-      f->beside[f->nbeside++] = fd;
+      fds[n++] = fd;
     }
   }
+  return n;
 }
 
+#if !HANDOFF_PX_STREAM
 /* recvmsg returned 0 without descriptors: the end of the stream, or a
  * zero-length record from a live peer (SOCK_SEQPACKET reports both as 0).
  * The peer is gone only if the kernel says it hung up and nothing but the
@@ -183,7 +254,7 @@ static long recv_once(handoff_chan_t *c, struct msghdr *msg, uint64_t deadline,
   int r, flags;
   for (;;) {
     flags = RECV_FLAGS;
-    r = next_try(c->fd, SO_RCVTIMEO, &c->rcv_timeo, &timeout_ms, deadline,
+    r = handoff__px_next_try(c->fd, SO_RCVTIMEO, &c->rcv_timeo, &timeout_ms, deadline,
                  &flags);
     if (r != 0) return r;
     n = recvmsg(c->fd, msg, flags);
@@ -218,7 +289,7 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
   msg.msg_controllen = sizeof ctl.buf;
   n = recv_once(c, &msg, deadline, timeout_ms);
   if (n < 0) return (int)n;
-  take_fds(&msg, f);
+  f->nbeside = handoff__px_take_fds(&msg, f->beside, HANDOFF__BESIDE_ROOM);
   if (n == 0 && f->nbeside == 0 && end_of_stream(c->fd))
     return handoff__err(HANDOFF_ECLOSED);
   f->buf = c->rbuf;
@@ -228,6 +299,20 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
   f->ctrunc = (msg.msg_flags & MSG_CTRUNC) != 0;
   return 0;
 }
+#endif
+
+/* Whether this channel checks received descriptors (internal.h says why),
+ * decided at its first message with sockets: by then accept or connect has
+ * filled in the peer.  A peer the OS does not name (uid -1: the parent's
+ * side of a spawned channel, whose child may run a set-uid program) is
+ * checked. */
+static int checks_socks(handoff_chan_t *c) {
+  if (c->check_socks == HANDOFF__PX_CHECK_UNLESS_SAME_USER) {
+    long uid = c->core.peer.uid;
+    c->check_socks = !(uid >= 0 && (uid_t)uid == geteuid());
+  }
+  return c->check_socks;
+}
 
 int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
                        size_t nsocks, handoff_sock_t *out) {
@@ -236,7 +321,7 @@ int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
     close_fds(f->beside, f->nbeside);
     return handoff__err(HANDOFF_EPROTO);
   }
-  for (i = 0; i < nsocks && c->check_socks; i++) {
+  for (i = 0; i < nsocks && checks_socks(c); i++) {
     if (!is_socket(f->beside[i])) {
       close_fds(f->beside, f->nbeside);
       return handoff__err(HANDOFF_ENOTSOCK);
@@ -267,6 +352,9 @@ int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
 }
 
 void handoff__be_chan_free(handoff_chan_t *c) {
+#if HANDOFF_PX_STREAM
+  handoff__px_stream_free(c);
+#endif
   close(c->fd);
   free(c);
 }

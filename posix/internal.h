@@ -6,10 +6,23 @@
 #include "lib/internal.h"
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+
+/* The channel transport (configure --with-posix-transport): AF_UNIX
+ * SOCK_SEQPACKET, one record per frame (chan.c), or SOCK_STREAM where the
+ * OS has no SOCK_SEQPACKET for AF_UNIX (macOS, illumos), the frames read by
+ * their headers (stream.c).  Every channel socket is of this type. */
+#if HANDOFF_PX_STREAM
+#define HANDOFF__PX_SOCKTYPE SOCK_STREAM
+#else
+#define HANDOFF__PX_SOCKTYPE SOCK_SEQPACKET
+#endif
 
 /* Largest frame we accept, plus one byte so that MSG_TRUNC can't hide. */
 #define HANDOFF__PX_RBUF (HANDOFF__HDR_SIZE + HANDOFF_MAX_DATA + 1)
+/* check_socks before a channel's first message with sockets. */
+#define HANDOFF__PX_CHECK_UNLESS_SAME_USER (-1)
 /* A timeout cache that holds no value yet. */
 #define HANDOFF__PX_TIMEO_UNSET (-2)
 
@@ -20,11 +33,30 @@ struct handoff_chan {
    * under SO_SNDTIMEO / SO_RCVTIMEO, set only when the timeout changes
    * (these hold the values set, or HANDOFF__PX_TIMEO_UNSET). */
   int snd_timeo, rcv_timeo;
-  /* Check that received descriptors are sockets.  Off only on a spawned
-   * child's channel: its peer is its parent, which chose its program,
-   * environment and descriptors, so checking it guards against nothing. */
+  /* Check that received descriptors are sockets: 1, 0, or
+   * HANDOFF__PX_CHECK_UNLESS_SAME_USER until the first message with
+   * sockets decides (chan.c).  Off on a spawned child's channel (its peer
+   * is its parent, which chose its program, environment and descriptors)
+   * and on a named channel whose peer the kernel reports as our own
+   * effective user: such a peer can already ptrace us or write our memory
+   * (/proc/<pid>/mem), so a check guards against nothing it could not do
+   * anyway, and it costs a system call per socket (0.64x raw at 64 sockets
+   * per message).  A peer of another user, admitted by a widened access
+   * policy, is checked. */
   int check_socks;
   unsigned char rbuf[HANDOFF__PX_RBUF];
+#if HANDOFF_PX_STREAM
+  /* stream.c: the frame being read (rgot bytes of it in rbuf so far; its
+   * length rneed once its header is in, else 0), with the descriptors that
+   * came with its first byte; and the tail of a frame whose first bytes
+   * (and descriptors) went out, which the next send or close writes first
+   * (stail_len bytes from stail + stail_off). */
+  size_t rgot, rneed, rnfds;
+  int rctrunc;
+  int rfds[HANDOFF__BESIDE_ROOM];
+  size_t stail_off, stail_len;
+  unsigned char stail[HANDOFF__HDR_SIZE + HANDOFF_MAX_DATA];
+#endif
 };
 
 /* Who a listener admits beyond its own user (handoff_access_t without the
@@ -54,7 +86,7 @@ struct handoff_listener {
  * (error.c). */
 int handoff__px_err(int err);
 
-/* socket.c: an AF_UNIX SOCK_SEQPACKET socket, close-on-exec, non-blocking,
+/* socket.c: an AF_UNIX HANDOFF__PX_SOCKTYPE socket, close-on-exec, non-blocking,
  * no SIGPIPE; the same set-up for a descriptor from accept or inherited;
  * waiting for events on fd until deadline (0, ETIMEDOUT or ESYS). */
 int handoff__px_socket(int *out);
@@ -64,6 +96,27 @@ int handoff__px_wait(int fd, short events, uint64_t deadline);
 /* chan.c: wrap fd in a new channel (core initialised: no HELLO seen, peer
  * unknown); fd becomes the channel's only on success. */
 int handoff__px_chan_new(int fd, handoff_chan_t **out);
+
+/* chan.c, for stream.c: what both transports do the same way.  next_try:
+ * set up the next try of a send or receive (chan.c says how); take_fds:
+ * move msg's SCM_RIGHTS descriptors into fds (close-on-exec), at most cap,
+ * returning how many; refs_wait: 1 if err is ETOOMANYREFS and time is left
+ * (after a short sleep), else 0; socks_msg: msg's control part carrying
+ * socks (ctl: room for CMSG_SPACE of HANDOFF_MAX_SOCKS descriptors). */
+int handoff__px_next_try(int fd, int opt, int *cache, int *first_ms,
+                         uint64_t deadline, int *flags);
+size_t handoff__px_take_fds(struct msghdr *msg, int *fds, size_t cap);
+int handoff__px_refs_wait(int err, uint64_t deadline);
+void handoff__px_socks_msg(struct msghdr *msg, void *ctl,
+                           const handoff_sock_t *socks, size_t nsocks);
+int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks);
+/* The error of a failed sendmsg with errno err, recorded. */
+int handoff__px_send_err(int err);
+#if HANDOFF_PX_STREAM
+/* stream.c: release what a channel holds of a half-read or half-sent
+ * frame (close writes the tail first, within a bounded time). */
+void handoff__px_stream_free(handoff_chan_t *c);
+#endif
 
 /* peer.c: the peer's credentials from the kernel (SO_PEERCRED,
  * getpeereid, ...). */

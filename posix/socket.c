@@ -27,9 +27,9 @@ int handoff__px_setup_fd(int fd) {
 int handoff__px_socket(int *out) {
   int fd, r;
 #if HAVE_DECL_SOCK_CLOEXEC
-  fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = socket(AF_UNIX, HANDOFF__PX_SOCKTYPE | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 #else
-  fd = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+  fd = socket(AF_UNIX, HANDOFF__PX_SOCKTYPE, 0);
 #endif
   if (fd < 0) return handoff__px_err(errno);
   r = handoff__px_setup_fd(fd);

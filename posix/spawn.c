@@ -121,9 +121,9 @@ static char **child_env(char *ours) {
 static int channel_pair(int sv[2]) {
   int r;
 #if HAVE_DECL_SOCK_CLOEXEC
-  r = socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv);
+  r = socketpair(AF_UNIX, HANDOFF__PX_SOCKTYPE | SOCK_CLOEXEC, 0, sv);
 #else
-  r = socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv);
+  r = socketpair(AF_UNIX, HANDOFF__PX_SOCKTYPE, 0, sv);
 #endif
   if (r != 0) return handoff__px_err(errno);
   r = handoff__px_setup_fd(sv[0]);
@@ -363,7 +363,7 @@ int handoff_inherited(handoff_chan_t **out) {
   if (errno != 0 || *end != '\0' || fd < 0 || fd > 0x7fffffff ||
       fstat((int)fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
       getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 ||
-      type != SOCK_SEQPACKET)
+      type != HANDOFF__PX_SOCKTYPE)
     return handoff__err(HANDOFF_ENOENT);
   unsetenv(ENV_NAME); /* only the first call takes it */
   r = handoff__px_setup_fd((int)fd);

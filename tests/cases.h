@@ -14,6 +14,7 @@ Suite *spawn_suite(void);
 Suite *hardening_suite(void);
 Suite *eventloop_suite(void);
 Suite *portability_suite(void);
+Suite *chanfaults_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);
@@ -37,6 +38,11 @@ int helper_slow_counter(int argc, char **argv);
 int helper_hangup_flood(int argc, char **argv);
 int helper_arg_echo(int argc, char **argv);
 int helper_count_plain(int argc, char **argv);
+int helper_raw_zero_record(int argc, char **argv);
+int helper_refs_flood(int argc, char **argv);
+int helper_raw_named_notsock(int argc, char **argv);
+int helper_raw_midframe_fds(int argc, char **argv);
+int helper_bulk_check(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

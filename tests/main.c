@@ -27,6 +27,11 @@ static const ts_helper_t helpers[] = {
     {"hangup-flood", helper_hangup_flood},
     {"arg-echo", helper_arg_echo},
     {"count-plain", helper_count_plain},
+    {"raw-zero-record", helper_raw_zero_record},
+    {"refs-flood", helper_refs_flood},
+    {"raw-named-notsock", helper_raw_named_notsock},
+    {"raw-midframe-fds", helper_raw_midframe_fds},
+    {"bulk-check", helper_bulk_check},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so
@@ -66,6 +71,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, hardening_suite());
   srunner_add_suite(sr, eventloop_suite());
   srunner_add_suite(sr, portability_suite());
+  srunner_add_suite(sr, chanfaults_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

@@ -166,6 +166,14 @@ int ts_fork_call(void (*fn)(void *), void *arg);
  * pending afterwards (then it is taken).  0 on a failure, -1 where there
  * are no signals (Windows). */
 int ts_sigpipe_guard_send(int pending_before, int *pending_after);
+/* A raw listener on a rendezvous name (POSIX; NULL on Windows), and one
+ * connection from it within timeout_ms (NULL on timeout).  Close both with
+ * ts_raw_close. */
+ts_raw_t *ts_raw_listen(const char *name);
+ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms);
+/* 1 if the channel transport keeps record boundaries (SOCK_SEQPACKET,
+ * message-mode pipes), 0 for the POSIX stream transport. */
+int ts_raw_records(void);
 
 #endif /* HANDOFF_TEST_SUPPORT_H */
 
