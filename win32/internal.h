@@ -5,8 +5,8 @@
 
 /* Windows 7: WSA_FLAG_NO_HANDLE_INHERIT, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
  * GetNamedPipe{Client,Server}ProcessId, InitOnceExecuteOnce. */
-#ifndef _WIN32_WINNT
-#define _WIN32_WINNT 0x0601
+#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0601
+#error "_WIN32_WINNT 0x0601 or later: configure sets it for every file"
 #endif
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
