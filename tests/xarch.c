@@ -111,7 +111,7 @@ static int parent(const char *other) {
   handoff_close(accepted);
   handoff_close(spawned);
   if (handoff_wait(proc, 10000, &code) != 0 || code != 0) r = fail("parent", "child's exit", 0);
-  if (r == 0) printf("xarch: handoff between %s and %s: ok\n", other, arch());
+  if (r == 0) printf("xarch: %s parent, child %s: ok\n", arch(), other);
   return r;
 }
 
