@@ -3,9 +3,13 @@
 #ifndef HANDOFF_WIN32_INTERNAL_H
 #define HANDOFF_WIN32_INTERNAL_H
 
-/* config.h first: it sets _WIN32_WINNT (configure.ac) before any Windows
- * header reads it. */
+/* config.h first (HAVE_*); _WIN32_WINNT comes from configure's CPPFLAGS.
+ * Windows 7: WSA_FLAG_NO_HANDLE_INHERIT, PROC_THREAD_ATTRIBUTE_HANDLE_LIST,
+ * GetNamedPipe{Client,Server}ProcessId, InitOnceExecuteOnce. */
 #include "config.h"
+#if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0601
+#error "_WIN32_WINNT 0x0601 or later: configure sets it for every file"
+#endif
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
