@@ -221,7 +221,7 @@ int handoff__px_handshake(int fd, uint64_t deadline, handoff__limits_t *lim) {
     close_fds(fds, nfds);
     return handoff__err(HANDOFF_EPROTO);
   }
-  return handoff__err(handoff__handshake_parse(buf, (size_t)n, lim));
+  return handoff__handshake_parse(buf, (size_t)n, lim); /* records it */
 }
 
 /* One thread may send while another receives: the fields both touch are
