@@ -13,6 +13,7 @@ Suite *rendezvous_suite(void);
 Suite *spawn_suite(void);
 Suite *hardening_suite(void);
 Suite *eventloop_suite(void);
+Suite *security_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);
@@ -33,6 +34,9 @@ int helper_source(int argc, char **argv);
 int helper_low_fds(int argc, char **argv);
 int helper_storm_echo(int argc, char **argv);
 int helper_slow_counter(int argc, char **argv);
+int helper_raw_refuser(int argc, char **argv);
+int helper_take_over(int argc, char **argv);
+int helper_connect_low_integrity(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

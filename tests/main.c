@@ -24,6 +24,9 @@ static const ts_helper_t helpers[] = {
     {"low-fds", helper_low_fds},
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
+    {"raw-refuser", helper_raw_refuser},
+    {"take-over", helper_take_over},
+    {"connect-low-integrity", helper_connect_low_integrity},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so
@@ -62,6 +65,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, spawn_suite());
   srunner_add_suite(sr, hardening_suite());
   srunner_add_suite(sr, eventloop_suite());
+  srunner_add_suite(sr, security_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

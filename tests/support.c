@@ -468,11 +468,11 @@ ts_raw_t *ts_raw_inherited(void) {
 }
 
 ts_raw_t *ts_raw_connect(const char *name) {
-  char path[128];
+  char path[400];
   DWORD mode = PIPE_READMODE_MESSAGE;
   HANDLE h;
   ts_raw_t *r;
-  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s", name);
+  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s", ts_self_sid(), name);
   h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                   0, NULL);
   if (h == INVALID_HANDLE_VALUE) return NULL;
@@ -697,3 +697,252 @@ int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
   return -1;
 #endif
 }
+
+/* ---- names, owners and DACLs (the security cases) ---------------------- */
+
+#ifdef _WIN32
+#include <aclapi.h>
+#include <sddl.h>
+
+int ts_has_dacls(void) { return 1; }
+
+const char *ts_self_sid(void) {
+  static char sid[200];
+  union {
+    TOKEN_USER u;
+    char b[512];
+  } tu;
+  HANDLE tok;
+  DWORD n;
+  LPSTR s;
+  if (sid[0] != '\0') return sid;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) return "";
+  if (GetTokenInformation(tok, TokenUser, &tu, sizeof tu, &n) &&
+      ConvertSidToStringSidA(tu.u.User.Sid, &s)) {
+    snprintf(sid, sizeof sid, "%s", s);
+    LocalFree(s);
+  }
+  CloseHandle(tok);
+  return sid;
+}
+
+struct ts_raw_listener {
+  HANDLE h;
+  OVERLAPPED ov;
+};
+
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid) {
+  char path[400], sddl[600];
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
+  ts_raw_listener_t *l;
+  DWORD err;
+  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s",
+           name_sid != NULL ? name_sid : ts_self_sid(), name);
+  snprintf(sddl, sizeof sddl, "O:%sD:P(A;;GA;;;SY)(A;;GA;;;%s)(A;;GA;;;BA)",
+           owner_sid != NULL ? owner_sid : ts_self_sid(), ts_self_sid());
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(
+          sddl, SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL))
+    return NULL;
+  l = calloc(1, sizeof *l);
+  l->h = CreateNamedPipeA(path, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                          PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE,
+                          PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, &sa);
+  LocalFree(sa.lpSecurityDescriptor);
+  if (l->h == INVALID_HANDLE_VALUE) {
+    free(l);
+    return NULL;
+  }
+  l->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (!ConnectNamedPipe(l->h, &l->ov)) {
+    err = GetLastError();
+    if (err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA) SetEvent(l->ov.hEvent);
+  }
+  return l;
+}
+
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms) {
+  ts_raw_t *r;
+  HANDLE dup;
+  if (WaitForSingleObject(l->ov.hEvent, (DWORD)timeout_ms) != WAIT_OBJECT_0)
+    return NULL;
+  /* The instance stays the listener's; the raw end is a second handle. */
+  if (!DuplicateHandle(GetCurrentProcess(), l->h, GetCurrentProcess(), &dup,
+                       0, FALSE, DUPLICATE_SAME_ACCESS))
+    return NULL;
+  r = malloc(sizeof *r);
+  r->h = dup;
+  return r;
+}
+
+void ts_raw_listener_close(ts_raw_listener_t *l) {
+  if (l == NULL) return;
+  CancelIoEx(l->h, &l->ov);
+  CloseHandle(l->h);
+  CloseHandle(l->ov.hEvent);
+  free(l);
+}
+
+int ts_impersonate_low_integrity(void) {
+  SID_IDENTIFIER_AUTHORITY ml = SECURITY_MANDATORY_LABEL_AUTHORITY;
+  union {
+    TOKEN_MANDATORY_LABEL l;
+    char b[256];
+  } got;
+  TOKEN_MANDATORY_LABEL tml;
+  HANDLE tok, dup = NULL;
+  PSID low = NULL;
+  DWORD n;
+  int ok = 0;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &tok))
+    return -1;
+  if (DuplicateTokenEx(tok, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation,
+                       TokenImpersonation, &dup) &&
+      AllocateAndInitializeSid(&ml, 1, SECURITY_MANDATORY_LOW_RID, 0, 0, 0, 0,
+                               0, 0, 0, &low)) {
+    tml.Label.Attributes = SE_GROUP_INTEGRITY;
+    tml.Label.Sid = low;
+    /* Wine accepts the call but keeps the level: read it back. */
+    ok = SetTokenInformation(dup, TokenIntegrityLevel, &tml,
+                             sizeof tml + GetLengthSid(low)) &&
+         GetTokenInformation(dup, TokenIntegrityLevel, &got, sizeof got, &n) &&
+         *GetSidSubAuthority(got.l.Label.Sid, 0) == SECURITY_MANDATORY_LOW_RID &&
+         SetThreadToken(NULL, dup);
+  }
+  if (low != NULL) FreeSid(low);
+  if (dup != NULL) CloseHandle(dup);
+  CloseHandle(tok);
+  return ok ? 0 : -1;
+}
+
+void ts_revert(void) { RevertToSelf(); }
+
+/* The DACL of the listener's pipe (read through a client end: that is all
+ * the test can open) or of its mutex. */
+static int read_dacl(const char *name, int which, PACL *dacl,
+                     PSECURITY_DESCRIPTOR *sd) {
+  char path[400];
+  HANDLE h;
+  DWORD err;
+  if (which == TS_DACL_PIPE) {
+    snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s", ts_self_sid(), name);
+    h = CreateFileA(path, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+  } else {
+    snprintf(path, sizeof path, "Global\\handoff-%s-%s", ts_self_sid(), name);
+    h = OpenMutexA(READ_CONTROL, FALSE, path);
+  }
+  if (h == NULL || h == INVALID_HANDLE_VALUE) return -1;
+  err = GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+                        NULL, dacl, NULL, sd);
+  CloseHandle(h);
+  return err == ERROR_SUCCESS ? 0 : -1;
+}
+
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl = NULL;
+  ACL_SIZE_INFORMATION info;
+  int n = 0;
+  DWORD i;
+  if (read_dacl(name, which, &dacl, &sd) != 0) return -1;
+  if (dacl != NULL &&
+      GetAclInformation(dacl, &info, sizeof info, AclSizeInformation)) {
+    for (i = 0; i < info.AceCount && n < cap; i++) {
+      ACCESS_ALLOWED_ACE *ace;
+      LPSTR s;
+      if (!GetAce(dacl, i, (void **)&ace)) continue;
+      aces[n].allow = ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE;
+      aces[n].mask = ace->Mask;
+      aces[n].sid[0] = '\0';
+      if (ConvertSidToStringSidA((PSID)&ace->SidStart, &s)) {
+        snprintf(aces[n].sid, sizeof aces[n].sid, "%s", s);
+        LocalFree(s);
+      }
+      n++;
+    }
+  }
+  LocalFree(sd);
+  return n;
+}
+#else
+int ts_has_dacls(void) { return 0; }
+const char *ts_self_sid(void) { return ""; }
+
+struct ts_raw_listener {
+  int fd;
+  char path[200];
+};
+
+/* The socket a listener would bind, in the rendezvous directory. */
+static void rendezvous_path(const char *name, char *out, size_t cap) {
+  const char *dir = getenv("HANDOFF_DIR");
+  const char *tmp = getenv("TMPDIR");
+  char d[150];
+  if (dir != NULL && dir[0] != '\0') {
+    snprintf(out, cap, "%s/%s.sock", dir, name);
+    return;
+  }
+  snprintf(d, sizeof d, "%s/handoff-%lu",
+           tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+           (unsigned long)geteuid());
+  mkdir(d, 0700);
+  snprintf(out, cap, "%s/%s.sock", d, name);
+}
+
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid) {
+  struct sockaddr_un sa;
+  ts_raw_listener_t *l;
+  if (name_sid != NULL || owner_sid != NULL) return NULL; /* Windows only */
+  l = calloc(1, sizeof *l);
+  rendezvous_path(name, l->path, sizeof l->path);
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(l->path) >= sizeof sa.sun_path) {
+    free(l);
+    return NULL;
+  }
+  memcpy(sa.sun_path, l->path, strlen(l->path) + 1);
+  unlink(l->path);
+  l->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(l->fd, 8) != 0) {
+    if (l->fd >= 0) close(l->fd);
+    free(l);
+    return NULL;
+  }
+  return l;
+}
+
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms) {
+  struct pollfd p;
+  ts_raw_t *r;
+  int fd;
+  p.fd = l->fd;
+  p.events = POLLIN;
+  if (poll(&p, 1, timeout_ms) <= 0) return NULL;
+  fd = accept(l->fd, NULL, NULL);
+  if (fd < 0) return NULL;
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  r = malloc(sizeof *r);
+  r->fd = fd;
+  return r;
+}
+
+void ts_raw_listener_close(ts_raw_listener_t *l) {
+  if (l == NULL) return;
+  close(l->fd);
+  unlink(l->path);
+  free(l);
+}
+
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap) {
+  (void)name;
+  (void)which;
+  (void)aces;
+  (void)cap;
+  return -1;
+}
+int ts_impersonate_low_integrity(void) { return -1; }
+void ts_revert(void) {}
+#endif

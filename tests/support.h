@@ -144,4 +144,38 @@ int ts_limit_descriptors(long room);
 int ts_can_limit_descriptors(void);
 void ts_restore_descriptor_limit(void);
 
+/* ---- for the security cases (names, owners, DACLs) --------------------- */
+
+/* 1 where names are guarded by owners and DACLs (Windows), 0 on POSIX. */
+int ts_has_dacls(void);
+/* Windows: this process's user SID string; "" on POSIX. */
+const char *ts_self_sid(void);
+/* A raw listener below the library, on the name's rendezvous point:
+ * POSIX a SOCK_SEQPACKET socket where handoff_listen would bind; Windows
+ * the pipe \\.\pipe\handoff-<name_sid>-<name> (name_sid NULL: ours),
+ * owned by owner_sid (NULL: our user), waiting for one client.  NULL on
+ * failure, and on POSIX for a non-NULL name_sid or owner_sid. */
+typedef struct ts_raw_listener ts_raw_listener_t;
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid);
+/* The client that connected within timeout_ms (Windows: the one instance;
+ * it may have come and gone), or NULL. */
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms);
+void ts_raw_listener_close(ts_raw_listener_t *l);
+
+/* The DACL of a listener's pipe or of its name's mutex (Windows): up to cap
+ * entries into aces, the count returned; -1 on POSIX or failure. */
+enum { TS_DACL_PIPE, TS_DACL_MUTEX };
+typedef struct {
+  int allow;          /* an access-allowed entry */
+  unsigned long mask; /* its rights */
+  char sid[200];      /* whom it names */
+} ts_ace_t;
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap);
+/* Windows: this thread now runs as a low-integrity copy of our token (0),
+ * or the OS would not lower it (-1: Wine keeps the level; POSIX has none).
+ * ts_revert returns to the process's own token. */
+int ts_impersonate_low_integrity(void);
+void ts_revert(void);
+
 #endif /* HANDOFF_TEST_SUPPORT_H */

@@ -61,10 +61,14 @@ struct handoff_chan {
 
 enum { HANDOFF__WIN_IDLE, HANDOFF__WIN_PENDING, HANDOFF__WIN_CONNECTED };
 
+/* A pipe name's longest form, with its NUL ("CreateNamedPipeW": "The entire
+ * pipe name string can be up to 256 characters long"). */
+#define HANDOFF__WIN_PIPE_PATH_MAX 257
+
 struct handoff_listener {
-  WCHAR path[128];         /* \\.\pipe\handoff-<name> */
-  PSECURITY_DESCRIPTOR sd; /* owner + SYSTEM, LocalFree'd */
-  HANDLE mutex;            /* Local\handoff-<name>: the name is ours */
+  WCHAR path[HANDOFF__WIN_PIPE_PATH_MAX]; /* \\.\pipe\handoff-<SID>-<name> */
+  PSECURITY_DESCRIPTOR sd; /* owner + SYSTEM (+ admitted), LocalFree'd */
+  HANDLE mutex;            /* Global\handoff-<SID>-<name>: the name is ours */
   HANDLE inst;             /* the instance waiting for a client, or NULL */
   int state;               /* HANDOFF__WIN_IDLE / _PENDING / _CONNECTED */
   HANDLE ev;
@@ -109,19 +113,32 @@ int handoff__win_send_hello(handoff_chan_t *c, uint64_t deadline);
 
 /* ---- peer.c ------------------------------------------------------------ */
 
-/* "D:P(A;;GA;;;SY)(A;;GA;;;<our user SID>)" as a security descriptor;
- * free with LocalFree.  _ex adds authenticated users (HANDOFF_ALLOW_ANYONE)
- * and the SID string allow (not NULL). */
+/* "O:<us>D:P(A;;GA;;;SY)(A;;GA;;;<us>)" (us: our user SID) as a security
+ * descriptor; free with LocalFree.  _ex adds authenticated users
+ * (HANDOFF_ALLOW_ANYONE) and the SID string allow (not NULL), granted only
+ * what a client needs (read, write data, write attributes). */
 int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out);
 int handoff__win_sd_create_ex(unsigned flags, const char *allow,
                               PSECURITY_DESCRIPTOR *out);
 /* The user SID of a process (handle, or id) as a string. */
 int handoff__win_process_sid(HANDLE proc, char *out, size_t cap);
 int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
-/* On a listener's new channel: record the client's user SID from its
- * process token (the client process as the OS reports it) and decide:
- * 0 admitted, EACCES refused. */
+/* On a listener's new channel: record the client's user SID from the
+ * token the pipe gives for its client (ImpersonateNamedPipeClient at the
+ * client's level, then back) and decide: 0 admitted, EACCES refused (another
+ * user not admitted, or our user at a lower integrity level than ours). */
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow);
+/* The user whose listeners handoff_connect reaches, as a canonical SID
+ * string: $HANDOFF_SERVER_SID, else self_sid.  EINVAL if malformed. */
+int handoff__win_server_sid(const char *self_sid, char *out, size_t cap);
+/* The pipe's owner (the user who created its first instance) is the SID
+ * string expected: 0, else EACCES. */
+int handoff__win_owner_is(HANDLE pipe, const char *expected);
+/* Before anything is sent on a client's pipe: its owner and its serving
+ * process's user must be expected (is_self: expected is our own user).
+ * 0 and *pid (the server process), EACCES, ESYS. */
+int handoff__win_verify_server(HANDLE pipe, const char *expected, int is_self,
+                               DWORD *pid);
 
 #endif /* HANDOFF_WIN32_INTERNAL_H */
