@@ -35,7 +35,8 @@ static void channel(const uint8_t *d, size_t n, unsigned caps) {
   int sv[2], r, i;
   if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0) abort();
   if (handoff__px_setup_fd(sv[0]) != 0) abort();
-  if (handoff__px_chan_new(sv[0], (caps & 1) != 0, NULL, NULL, &c) != 0) abort();
+  if (handoff__px_chan_new(sv[0], &c) != 0) abort();
+  c->core.hello_seen = (caps & 1) != 0;
   if (send(sv[1], d, n, MSG_NOSIGNAL) != (ssize_t)n) abort();
   close(sv[1]);
   for (i = 0; i < 3; i++) {

@@ -1,5 +1,12 @@
-/* What both backends share: the frame codec, argument and name checks,
- * deadlines, and the error helpers.  Internal; never installed. */
+/* What both backends share, and the line between lib/ and a backend.
+ *
+ * lib/ holds every decision that is the same on both OSes: the wire format
+ * (frame.c), name and argument rules (check.c), deadlines (deadline.c), the
+ * error table (error.c), the channel state machine with the held message
+ * (chan.c), and listen / accept / connect (rendezvous.c).  A backend (posix/,
+ * win32/) only does what its OS forces; the section "What a backend
+ * provides" at the end of this file lists all of it.  Internal; never
+ * installed. */
 #ifndef HANDOFF_INTERNAL_H
 #define HANDOFF_INTERNAL_H
 
@@ -64,35 +71,145 @@ int handoff__handshake_parse(const unsigned char *frame, size_t got,
 uint32_t handoff__get_u32(const unsigned char *p);
 void handoff__put_u32(unsigned char *p, uint32_t v);
 
-/* ---- Argument checks --------------------------------------------------- */
+/* ---- Argument and name rules (check.c) ---------------------------------- */
 
 /* 0 or HANDOFF_EINVAL. */
 int handoff__check_name(const char *name);
-/* EINVAL / ETOOBIG checks of handoff_send, against the peer's limits. */
-int handoff__check_send(const void *c, const handoff__limits_t *peer,
-                        const handoff_sock_t *socks, size_t nsocks,
-                        const void *data, size_t len);
-/* EINVAL checks of handoff_recv; sets *cap_socks and *cap_data to the
- * caller's capacities. */
-int handoff__check_recv(const void *c, const handoff_sock_t *socks,
-                        const size_t *nsocks, const void *data,
-                        const size_t *len, size_t *cap_socks,
-                        size_t *cap_data);
+/* The EINVAL checks of handoff_spawn. */
+int handoff__check_spawn(const char *const argv[], handoff_chan_t **chan,
+                         handoff_proc_t **proc);
 
-/* ---- Time -------------------------------------------------------------- */
+/* ---- Time (deadline.c; the clock is the backend's) ----------------------- */
 
-/* Monotonic milliseconds; each backend provides it. */
-uint64_t handoff__now_ms(void);
 /* UINT64_MAX for "forever" (timeout_ms < 0). */
 uint64_t handoff__deadline(int timeout_ms);
 /* Milliseconds left until deadline: -1 forever, 0 when passed. */
 int handoff__remaining(uint64_t deadline);
+/* The timeout_ms argument of a backend call that is not the caller's own
+ * timeout: "whatever is left until the deadline". */
+#define HANDOFF__WAIT_LEFT (-2)
+/* Writing our HELLO or REFUSE into a fresh channel never blocks (it is the
+ * first frame in an empty buffer); this only bounds a broken OS. */
+#define HANDOFF__HELLO_WAIT_MS 1000
 
-/* ---- Errors ------------------------------------------------------------ */
+/* ---- Errors (error.c) ---------------------------------------------------- */
 
 /* Record the OS error behind a failure on this thread and return code. */
 int handoff__oserr(int oserr, int code);
 /* Record that the failure did not come from the OS and return code. */
 int handoff__err(int code);
+
+/* ---- One sender and one receiver at a time -------------------------------- */
+
+/* The only fields two threads touch at once (the peer's limits and the
+ * sticky failure: written by the receiver, read by the sender) go through
+ * these, relaxed: each value stands alone, nothing is ordered by it. */
+#define HANDOFF__LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define HANDOFF__STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* ---- The channel core (chan.c) -------------------------------------------- */
+
+/* What every channel is, whatever carries it.  Each backend's
+ * struct handoff_chan has this as its first member, named core. */
+typedef struct {
+  handoff__limits_t limits; /* the peer's: ours until its HELLO (atomic) */
+  int failed;               /* sticky ECLOSED / EPROTO, or 0 (atomic) */
+  int hello_seen;           /* the peer's HELLO has been read */
+  handoff_peer_t peer;      /* who the peer is, as the OS told us */
+  /* A message received but not yet returned (the caller's buffers were too
+   * small): its sockets, already ours, and its payload in the backend's
+   * receive buffer, which is not reused while held. */
+  int held;
+  size_t held_nsocks;
+  size_t held_len;
+  const unsigned char *held_data;
+  handoff_sock_t held_socks[HANDOFF_MAX_SOCKS];
+} handoff__core_t;
+
+#define HANDOFF__CORE(c) ((handoff__core_t *)(void *)(c))
+
+/* Set a new channel's core: our own limits, no peer HELLO yet, peer
+ * unknown (pid/uid/gid -1). */
+void handoff__core_init(handoff__core_t *k);
+/* Send our HELLO (or a REFUSE carrying err) on a fresh channel. */
+int handoff__send_hello(handoff_chan_t *c);
+int handoff__send_refuse(handoff_chan_t *c, int err);
+
+/* Room for sockets that travel beside a frame (POSIX descriptors): more
+ * than any valid frame carries (Linux's SCM_MAX_FD), so that a peer sending
+ * too many shows as EPROTO, not as a truncation. */
+#define HANDOFF__BESIDE_ROOM 253
+
+/* One frame as the backend received it. */
+typedef struct {
+  const unsigned char *buf; /* its bytes, in the channel's receive buffer */
+  size_t len;               /* how many */
+  size_t sock_bytes;        /* bytes per socket inside the frame (Windows'
+                               WSAPROTOCOL_INFOW); 0 if they travel beside */
+  int trunc;                /* longer than any valid frame: not all read */
+  int ctrunc;               /* the OS dropped sockets that came beside it */
+  size_t nbeside;           /* sockets that came beside it, now ours */
+  handoff_sock_t beside[HANDOFF__BESIDE_ROOM];
+} handoff__frame_t;
+
+/* =========================================================================
+ * What a backend provides: this list is all of it.  A third backend writes
+ * these, its object layouts (struct handoff_chan with the core first,
+ * struct handoff_listener, struct handoff_proc), and the process functions
+ * of handoff.h (handoff_spawn, handoff_inherited, handoff_wait,
+ * handoff_kill, handoff_proc_pid, handoff_listener_close).  Each returns 0
+ * or a HANDOFF_E* code recorded with handoff__err / handoff__oserr.
+ * ========================================================================= */
+
+/* Clock: monotonic milliseconds. */
+uint64_t handoff__now_ms(void);
+
+/* Send one frame: the 16-byte header hdr, nsocks sockets exported for the
+ * peer, len bytes of data; whole or not at all, by deadline.  timeout_ms is
+ * the caller's timeout (or HANDOFF__WAIT_LEFT), for backends that cache it.
+ * ENOTSOCK if an entry is not a socket (nothing sent), ETIMEDOUT, ECLOSED
+ * (the peer is gone; nothing of the peer's is lost by it), ESYS... */
+int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
+                     const handoff_sock_t *socks, size_t nsocks,
+                     const void *data, size_t len, uint64_t deadline,
+                     int timeout_ms);
+/* Receive one frame into f (f->buf stays valid until the next receive).
+ * Sockets that came beside it are ours from here: lib hands f to
+ * handoff__be_import or handoff__be_discard, exactly one of them.
+ * ETIMEDOUT (nothing taken), ECLOSED (end of stream), ESYS... */
+int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
+                     uint64_t deadline, int timeout_ms);
+/* Import the nsocks sockets of an accepted DATA frame into out, all or
+ * none.  On error, whatever f carried is released: ETRUNC (sockets lost in
+ * transit), ENOTSOCK (not sockets), EPROTO (the sockets do not match the
+ * header: lib fails the channel). */
+int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
+                       size_t nsocks, handoff_sock_t *out);
+/* Release whatever a rejected frame carried, as far as that is ours to
+ * release. */
+void handoff__be_discard(handoff_chan_t *c, const handoff__frame_t *f);
+void handoff__be_close_sock(handoff_sock_t s);
+/* After each handoff_recv (Windows re-arms its pending read). */
+void handoff__be_recv_done(handoff_chan_t *c);
+int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out);
+/* Release the transport and the object (held sockets are lib's). */
+void handoff__be_chan_free(handoff_chan_t *c);
+
+/* Rendezvous.  listen: the name is checked already.  accept: wait for one
+ * connection by deadline and wrap it in a channel whose core.peer the OS
+ * filled; HANDOFF__AGAIN if that one went away before we could ask who it
+ * is (lib goes on).  admits: 0 if l's policy admits c's peer, else EACCES.
+ * connect: open the name's transport by deadline, and a channel whose
+ * core.peer the OS filled (ENOENT: nobody listens). */
+#define HANDOFF__AGAIN 1
+int handoff__be_listen(const char *name, const handoff_access_t *access,
+                       handoff_listener_t **out);
+int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
+                       handoff_chan_t **out);
+int handoff__be_admits(handoff_listener_t *l, handoff_chan_t *c);
+int handoff__be_listener_waitable(handoff_listener_t *l,
+                                  handoff_waitable_t *out);
+int handoff__be_connect(const char *name, uint64_t deadline,
+                        handoff_chan_t **out);
 
 #endif /* HANDOFF_INTERNAL_H */

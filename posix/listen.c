@@ -97,17 +97,12 @@ static int lock_name(handoff_listener_t *l) {
   return handoff__oserr(EAGAIN, HANDOFF_EADDRINUSE);
 }
 
-int handoff_listen(const char *name, handoff_listener_t **out) {
-  return handoff_listen_ex(name, NULL, out);
-}
-
-int handoff_listen_ex(const char *name, const handoff_access_t *access,
-                      handoff_listener_t **out) {
+int handoff__be_listen(const char *name, const handoff_access_t *access,
+                       handoff_listener_t **out) {
   struct sockaddr_un sa;
   handoff_listener_t *l;
   int r, shared;
 
-  if (out == NULL) return handoff__err(HANDOFF_EINVAL);
   shared = access != NULL && ((access->flags & HANDOFF_ALLOW_ANYONE) != 0 ||
                               access->uid >= 0 || access->gid >= 0);
   l = malloc(sizeof *l);
@@ -150,7 +145,8 @@ fail:
   return r;
 }
 
-static int accept_one(handoff_listener_t *l, int *out) {
+int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
+                       handoff_chan_t **out) {
   int fd, r;
   for (;;) {
 #if HAVE_ACCEPT4 && HAVE_DECL_SOCK_CLOEXEC
@@ -159,59 +155,26 @@ static int accept_one(handoff_listener_t *l, int *out) {
     fd = accept(l->fd, NULL, NULL);
 #endif
     if (fd >= 0) break;
-    if (errno == EINTR || errno == ECONNABORTED) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 1;
-    return handoff__px_err(errno);
+    if (errno == EINTR) continue;
+    if (errno == ECONNABORTED) return HANDOFF__AGAIN;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return handoff__px_err(errno);
+    r = handoff__px_wait(l->fd, POLLIN, deadline);
+    if (r != 0) return r;
   }
   r = handoff__px_setup_fd(fd);
+  if (r == 0) r = handoff__px_chan_new(fd, out);
   if (r != 0) {
     close(fd);
-    return r;
+  } else if ((r = handoff__px_peer_creds(fd, &(*out)->core.peer)) != 0) {
+    handoff_close(*out); /* closes fd */
   }
-  *out = fd;
-  return 0;
+  /* Only running out of memory stops accept; a connection that failed in
+   * any other way is dropped and the next one taken. */
+  return r == 0 || r == HANDOFF_ENOMEM ? r : HANDOFF__AGAIN;
 }
 
-int handoff_accept(handoff_listener_t *l, int timeout_ms,
-                   handoff_chan_t **out) {
-  unsigned char hello[HANDOFF__HELLO_FRAME], refuse[HANDOFF__REFUSE_FRAME];
-  uint64_t deadline;
-  handoff_peer_t who;
-  int fd = -1, r;
-
-  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
-  deadline = handoff__deadline(timeout_ms);
-  handoff__hello_encode(hello);
-  handoff__refuse_encode(refuse, HANDOFF_EACCES);
-  for (;;) {
-    r = accept_one(l, &fd);
-    if (r == 1) {
-      r = handoff__px_wait(l->fd, POLLIN, deadline);
-      if (r != 0) return r;
-      continue;
-    }
-    if (r != 0) return r;
-    /* Who it is comes from the kernel, so accept never waits for a peer:
-     * its HELLO is checked by the first handoff_recv on the channel.  Our
-     * HELLO (or REFUSE) always fits in the new socket's empty buffer. */
-    r = handoff__px_peer_creds(fd, &who);
-    if (r == 0 && !handoff__px_admits(&l->access, &who)) {
-      handoff__px_send_frame(fd, refuse, sizeof refuse, NULL, 0, NULL, 0,
-                             handoff__deadline(0));
-      r = HANDOFF_EACCES; /* the peer learns why; our caller never sees it */
-    }
-    if (r == 0)
-      r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
-                                 handoff__deadline(0));
-    if (r == 0) r = handoff__px_chan_new(fd, 0, NULL, &who, out);
-    if (r == 0) return 0;
-    close(fd);
-    if (r == HANDOFF_ENOMEM) return r;
-  }
-}
-
-int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
-  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
+int handoff__be_listener_waitable(handoff_listener_t *l,
+                                  handoff_waitable_t *out) {
   *out = l->fd;
   return 0;
 }
@@ -227,54 +190,46 @@ void handoff_listener_close(handoff_listener_t *l) {
   free(l);
 }
 
-int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
-  unsigned char hello[HANDOFF__HELLO_FRAME];
+/* connect(2) on fd by deadline. */
+static int connect_by(int fd, const struct sockaddr_un *sa, uint64_t deadline) {
+  int r, err;
+  socklen_t el = sizeof err;
+  while (connect(fd, (const struct sockaddr *)sa, sizeof *sa) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) { /* Linux: the listener's backlog is full */
+      if (handoff__remaining(deadline) == 0)
+        return handoff__err(HANDOFF_ETIMEDOUT);
+      usleep(1000);
+      continue;
+    }
+    if (errno != EINPROGRESS) return handoff__px_err(errno);
+    /* BSD: completes asynchronously. */
+    r = handoff__px_wait(fd, POLLOUT, deadline);
+    if (r != 0) return r;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+    return err == 0 ? 0 : handoff__px_err(err);
+  }
+  return 0;
+}
+
+int handoff__be_connect(const char *name, uint64_t deadline,
+                        handoff_chan_t **out) {
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   struct sockaddr_un sa;
-  handoff__limits_t lim;
-  handoff_peer_t who;
-  uint64_t deadline;
   int fd, r;
 
-  if (out == NULL) return handoff__err(HANDOFF_EINVAL);
-  deadline = handoff__deadline(timeout_ms);
   r = name_path(name, ".sock", DIR_CONNECT, path, sizeof path); /* ENOENT */
   if (r != 0) return r;
   r = handoff__px_socket(&fd);
   if (r != 0) return r;
   fill_addr(&sa, path);
-  while (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) { /* Linux: the listener's backlog is full */
-      if (handoff__remaining(deadline) == 0) {
-        r = handoff__err(HANDOFF_ETIMEDOUT);
-        goto fail;
-      }
-      usleep(1000);
-      continue;
-    }
-    if (errno == EINPROGRESS) { /* BSD: completes asynchronously */
-      int err = 0;
-      socklen_t el = sizeof err;
-      r = handoff__px_wait(fd, POLLOUT, deadline);
-      if (r != 0) goto fail;
-      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
-      if (err == 0) break;
-      errno = err;
-    }
-    r = handoff__px_err(errno);
-    goto fail;
+  r = connect_by(fd, &sa, deadline);
+  if (r == 0) r = handoff__px_chan_new(fd, out);
+  if (r != 0) {
+    close(fd);
+    return r;
   }
-  handoff__hello_encode(hello);
-  r = handoff__px_send_frame(fd, hello, sizeof hello, NULL, 0, NULL, 0,
-                             deadline);
-  /* A listener that refused us may have closed before our HELLO went out:
-   * its REFUSE is still there to read. */
-  if (r == 0 || r == HANDOFF_ECLOSED) r = handoff__px_handshake(fd, deadline, &lim);
-  if (r == 0) r = handoff__px_peer_creds(fd, &who);
-  if (r == 0) r = handoff__px_chan_new(fd, 1, &lim, &who, out);
-  if (r == 0) return 0;
-fail:
-  close(fd);
+  r = handoff__px_peer_creds(fd, &(*out)->core.peer);
+  if (r != 0) handoff_close(*out);
   return r;
 }

@@ -59,18 +59,14 @@ int handoff__px_peer_creds(int fd, handoff_peer_t *out) {
   return 0;
 }
 
-int handoff__px_admits(const handoff__px_access_t *acc,
-                       const handoff_peer_t *peer) {
-  if (peer->uid < 0) return 0;
-  if (peer->uid == (long)geteuid()) return 1;
-  if (acc->flags & HANDOFF_ALLOW_ANYONE) return 1;
-  if (acc->uid >= 0 && peer->uid == acc->uid) return 1;
-  if (acc->gid >= 0 && peer->gid == acc->gid) return 1;
-  return 0;
-}
-
-int handoff_peer(handoff_chan_t *c, handoff_peer_t *out) {
-  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
-  *out = c->who;
-  return 0;
+int handoff__be_admits(handoff_listener_t *l, handoff_chan_t *c) {
+  const handoff__px_access_t *acc = &l->access;
+  const handoff_peer_t *peer = &c->core.peer;
+  if (peer->uid < 0) return handoff__err(HANDOFF_EACCES);
+  if (peer->uid == (long)geteuid()) return 0;
+  if ((acc->flags & HANDOFF_ALLOW_ANYONE) != 0 ||
+      (acc->uid >= 0 && peer->uid == acc->uid) ||
+      (acc->gid >= 0 && peer->gid == acc->gid))
+    return 0;
+  return handoff__err(HANDOFF_EACCES);
 }

@@ -100,7 +100,6 @@ static int cloexec_pipe(int p[2]) {
 
 int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
                   handoff_proc_t **proc) {
-  unsigned char hello[HANDOFF__HELLO_FRAME];
   char envvar[sizeof ENV_NAME + 24];
   char *prog = NULL, **env = NULL;
   int sv[2] = {-1, -1}, ep[2] = {-1, -1};
@@ -111,8 +110,8 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   ssize_t n;
   pid_t pid;
 
-  if (argv == NULL || argv[0] == NULL || chan == NULL || proc == NULL)
-    return handoff__err(HANDOFF_EINVAL);
+  r = handoff__check_spawn(argv, chan, proc);
+  if (r != 0) return r;
   r = find_program(argv[0], &prog);
   if (r != 0) return r;
   p = malloc(sizeof *p);
@@ -138,11 +137,9 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     r = handoff__px_err(errno);
     goto out;
   }
-  r = handoff__px_chan_new(sv[0], 0, NULL, NULL, &c);
+  r = handoff__px_chan_new(sv[0], &c);
   if (r != 0) goto out;
-  handoff__hello_encode(hello);
-  r = handoff__px_send_frame(sv[0], hello, sizeof hello, NULL, 0, NULL, 0,
-                             handoff__deadline(0));
+  r = handoff__send_hello(c);
   if (r != 0) goto out;
 
   pid = fork();
@@ -183,7 +180,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     goto out;
   }
   p->pid = pid;
-  c->who.pid = (long)pid; /* the kernel's number, not one the child sent */
+  c->core.peer.pid = (long)pid; /* the kernel's number, not the child's */
   *chan = c;
   *proc = p;
   c = NULL;
@@ -206,7 +203,6 @@ out:
 }
 
 int handoff_inherited(handoff_chan_t **out) {
-  unsigned char hello[HANDOFF__HELLO_FRAME];
   const char *v = getenv(ENV_NAME);
   char *end;
   long fd;
@@ -228,15 +224,14 @@ int handoff_inherited(handoff_chan_t **out) {
   r = handoff__px_setup_fd((int)fd);
   /* A socketpair's credentials are its creator's: the parent's. */
   if (r == 0) r = handoff__px_peer_creds((int)fd, &who);
-  if (r == 0) r = handoff__px_chan_new((int)fd, 0, NULL, &who, out);
+  if (r == 0) r = handoff__px_chan_new((int)fd, out);
   if (r != 0) {
     close((int)fd);
     return r;
   }
+  (*out)->core.peer = who;
   (*out)->check_socks = 0; /* the parent is trusted anyway (internal.h) */
-  handoff__hello_encode(hello);
-  r = handoff__px_send_frame((int)fd, hello, sizeof hello, NULL, 0, NULL, 0,
-                             handoff__deadline(0));
+  r = handoff__send_hello(*out);
   if (r != 0 && r != HANDOFF_ECLOSED) { /* a gone parent shows on recv */
     handoff_close(*out);
     *out = NULL;

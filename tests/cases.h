@@ -37,6 +37,7 @@ int helper_slow_counter(int argc, char **argv);
 int helper_raw_refuser(int argc, char **argv);
 int helper_take_over(int argc, char **argv);
 int helper_connect_low_integrity(int argc, char **argv);
+int helper_hangup_flood(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

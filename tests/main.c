@@ -27,6 +27,7 @@ static const ts_helper_t helpers[] = {
     {"raw-refuser", helper_raw_refuser},
     {"take-over", helper_take_over},
     {"connect-low-integrity", helper_connect_low_integrity},
+    {"hangup-flood", helper_hangup_flood},
     {NULL, NULL}};
 
 /* Touch every lazily initialised part of the OS and the library once, so

@@ -45,6 +45,28 @@ int helper_listen_crash(int argc, char **argv) {
   return 1;
 }
 
+/* argv: name ms.  For ms milliseconds, connect to name raw and hang up at
+ * once, again and again; say "go" after the first connection. */
+int helper_hangup_flood(int argc, char **argv) {
+  handoff_chan_t *c;
+  long end;
+  int said = 0;
+  ts_raw_t *r;
+  H_CHECK(argc == 3);
+  H_CHECK(handoff_inherited(&c) == 0);
+  end = ts_now_ms() + atol(argv[2]);
+  while (ts_now_ms() < end) {
+    r = ts_raw_connect(argv[1]);
+    if (r == NULL) continue; /* every instance taken (Windows): again */
+    ts_raw_close(r);
+    if (!said)
+      H_CHECK(handoff_send(c, NULL, 0, "go", 3, TS_TIMEOUT_MS) == 0);
+    said = 1;
+  }
+  handoff_close(c);
+  return 0;
+}
+
 /* Accept one client helper and check the listener it hands over. */
 static void serve_client(handoff_listener_t *l, unsigned *seen) {
   handoff_chan_t *c;
@@ -204,6 +226,43 @@ START_TEST(test_listener_close_releases_the_name) {
 }
 END_TEST
 
+/* Peers that connect and vanish at once keep the OS saying "a connection
+ * is ready"; accept must still return by its deadline (each of them is
+ * dropped, never returned). */
+START_TEST(test_accept_returns_by_its_deadline_under_a_flood_of_vanishing_peers) {
+  handoff_listener_t *l;
+  handoff_chan_t *hc, *c;
+  handoff_proc_t *p;
+  char go[4];
+  size_t len = sizeof go;
+  long t0, took, slowest = 0;
+  int i, r, timeouts = 0;
+  LEAK_BEGIN();
+  ck_assert_int_eq(handoff_listen(ts_name("flood"), &l), 0);
+  ck_assert_int_eq(ts_spawn("hangup-flood", ts_name("flood"), "1500", NULL,
+                            &hc, &p), 0);
+  ck_assert_int_eq(handoff_recv(hc, NULL, NULL, go, &len, TS_TIMEOUT_MS), 0);
+  ts_sleep_ms(200); /* let vanished peers queue up */
+  for (i = 0; i < 5; i++) {
+    t0 = ts_now_ms();
+    r = handoff_accept(l, 100, &c);
+    took = ts_now_ms() - t0;
+    if (took > slowest) slowest = took;
+    /* A peer still there when our HELLO went out is a real connection. */
+    if (r == 0) handoff_close(c);
+    else ck_assert_int_eq(r, HANDOFF_ETIMEDOUT);
+    timeouts += r == HANDOFF_ETIMEDOUT;
+  }
+  ck_assert_msg(slowest < 200, "accept(100 ms) took %ld ms", slowest);
+  ck_assert_int_gt(timeouts, 0);
+  /* Closed first: a flooder blocked in connect on a full backlog is let go. */
+  handoff_listener_close(l);
+  handoff_close(hc);
+  ck_assert_int_eq(ts_reap(p), 0);
+  LEAK_END();
+}
+END_TEST
+
 START_TEST(test_accept_times_out_and_keeps_listening) {
   handoff_listener_t *l;
   handoff_chan_t *c = NULL, *cc;
@@ -234,6 +293,7 @@ Suite *rendezvous_suite(void) {
   tcase_add_test(t, test_invalid_names_are_einval);
   tcase_add_test(t, test_listener_close_releases_the_name);
   tcase_add_test(t, test_accept_times_out_and_keeps_listening);
+  tcase_add_test(t, test_accept_returns_by_its_deadline_under_a_flood_of_vanishing_peers);
   suite_add_tcase(s, t);
   return s;
 }

@@ -19,44 +19,35 @@
 #include "../lib/internal.h"
 
 /* One WSAPROTOCOL_INFOW on the wire: raw bytes, no pointers inside, so the
- * same 628 bytes on x86 and x64. */
-#define HANDOFF__WIN_INFO_SIZE ((size_t)sizeof(WSAPROTOCOL_INFOW))
-typedef char handoff__win_info_size_is_628[
-    sizeof(WSAPROTOCOL_INFOW) == 628 ? 1 : -1];
+ * same size on x86 and x64 (doc/protocol.md). */
+#define HANDOFF__WIN_INFO_SIZE 628
+typedef char handoff__win_info_size_check[
+    sizeof(WSAPROTOCOL_INFOW) == HANDOFF__WIN_INFO_SIZE ? 1 : -1];
 
 /* The largest frame: header, HANDOFF_MAX_SOCKS infos, HANDOFF_MAX_DATA. */
 #define HANDOFF__WIN_MAX_FRAME                                               \
-  (HANDOFF__HDR_SIZE + HANDOFF_MAX_SOCKS * 628 + HANDOFF_MAX_DATA)
+  (HANDOFF__HDR_SIZE + HANDOFF_MAX_SOCKS * HANDOFF__WIN_INFO_SIZE +          \
+   HANDOFF_MAX_DATA)
 
 /* A SID string's room, as handoff_peer_t.sid. */
-#define HANDOFF__WIN_SID_MAX 192
+#define HANDOFF__WIN_SID_MAX sizeof(((handoff_peer_t *)0)->sid)
 
 struct handoff_chan {
-  HANDLE pipe;            /* message-mode named pipe, overlapped */
-  DWORD peer_pid;         /* the pipe peer as the OS reports it */
-  char peer_sid[HANDOFF__WIN_SID_MAX]; /* its user, from its token; "" */
-  handoff__limits_t peer; /* its limits; ours until its HELLO is seen */
-  int need_hello;         /* the peer's HELLO is not yet read */
-  int waitable;           /* in an event loop: keep a read pending on rev */
-  volatile LONG failed;   /* sticky HANDOFF_EPROTO once the peer misbehaved */
+  handoff__core_t core; /* first: lib's view (core.peer.pid, .sid) */
+  HANDLE pipe;          /* message-mode named pipe, overlapped */
+  int waitable;         /* in an event loop: keep a read pending on rev */
 
   /* Send side: one buffer for a whole frame, one event. */
   HANDLE wev;
   OVERLAPPED wov;
   unsigned char *wbuf;
 
-  /* Receive side: at most one ReadFile pending into rbuf. */
+  /* Receive side: at most one ReadFile pending into rbuf (which also holds
+   * a held message's payload: no read is started while one is held). */
   HANDLE rev;
   OVERLAPPED rov;
   unsigned char *rbuf;
   int rpending;
-
-  /* A message kept after ETOOBIG: rebuilt sockets, payload in rbuf. */
-  int held;
-  size_t held_nsocks;
-  size_t held_len;
-  size_t held_off;
-  SOCKET held_socks[HANDOFF_MAX_SOCKS];
 };
 
 enum { HANDOFF__WIN_IDLE, HANDOFF__WIN_PENDING, HANDOFF__WIN_CONNECTED };
@@ -93,23 +84,14 @@ int handoff__win_err(DWORD oserr);
 
 /* WSAStartup, once per process (retried if it failed).  0 or an error. */
 int handoff__win_wsa_init(void);
+/* A channel around pipe (not closed on failure: the caller still owns it),
+ * core initialised: no HELLO seen, peer unknown. */
+int handoff__win_chan_new(HANDLE pipe, handoff_chan_t **out);
+
+/* ---- clock.c ----------------------------------------------------------- */
+
 /* DWORD milliseconds for WaitForSingleObject until deadline. */
 DWORD handoff__win_wait_ms(uint64_t deadline);
-/* A channel around pipe (not closed on failure: the caller still owns it).
- * need_hello is 0, peer limits are ours. */
-int handoff__win_chan_new(HANDLE pipe, DWORD peer_pid, handoff_chan_t **out);
-/* Write one whole frame by the deadline.  0, ETIMEDOUT, ECLOSED, ESYS. */
-int handoff__win_write(handoff_chan_t *c, const void *buf, size_t n,
-                       uint64_t deadline);
-/* Read one whole frame into c->rbuf by the deadline (a pending read stays
- * pending on ETIMEDOUT).  0 and *got, ETIMEDOUT, ECLOSED, EPROTO (frame too
- * large: channel failed), ESYS. */
-int handoff__win_read(handoff_chan_t *c, uint64_t deadline, DWORD *got);
-/* A frame of got bytes in c->rbuf is being rejected: import and close the
- * socket infos it carries (under Wine each one is already a handle here). */
-void handoff__win_discard(handoff_chan_t *c, DWORD got);
-/* Send our HELLO frame by the deadline. */
-int handoff__win_send_hello(handoff_chan_t *c, uint64_t deadline);
 
 /* ---- peer.c ------------------------------------------------------------ */
 
@@ -123,8 +105,8 @@ int handoff__win_sd_create_ex(unsigned flags, const char *allow,
 /* The user SID of a process (handle, or id) as a string. */
 int handoff__win_process_sid(HANDLE proc, char *out, size_t cap);
 int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
-/* On a listener's new channel: record the client's user SID from the
- * token the pipe gives for its client (ImpersonateNamedPipeClient at the
+/* On a listener's new channel: record the client's user SID (in core.peer.sid)
+ * from the token the pipe gives for its client (ImpersonateNamedPipeClient at the
  * client's level, then back) and decide: 0 admitted, EACCES refused (another
  * user not admitted, or our user at a lower integrity level than ours). */
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,

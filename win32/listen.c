@@ -39,8 +39,6 @@
 
 #define PIPE_PREFIX L"\\\\.\\pipe\\handoff-"
 #define MUTEX_PREFIX L"Global\\handoff-"
-/* Our HELLO goes into an empty pipe; this bound is never reached. */
-#define HELLO_WAIT_MS 1000
 /* Longest single WaitNamedPipeW while all instances are busy. */
 #define BUSY_WAIT_MS 50
 
@@ -227,19 +225,13 @@ static int wait_client(handoff_listener_t *l, uint64_t deadline) {
   return handoff__win_err(err);
 }
 
-int handoff_listen(const char *name, handoff_listener_t **out) {
-  return handoff_listen_ex(name, NULL, out);
-}
-
-int handoff_listen_ex(const char *name, const handoff_access_t *access,
-                      handoff_listener_t **out) {
+int handoff__be_listen(const char *name, const handoff_access_t *access,
+                       handoff_listener_t **out) {
   WCHAR mname[HANDOFF__WIN_PIPE_PATH_MAX];
   const char *allow = access != NULL ? access->sid : NULL;
   handoff_listener_t *l;
   int r;
 
-  if (handoff__check_name(name) != 0 || out == NULL)
-    return handoff__err(HANDOFF_EINVAL);
   l = calloc(1, sizeof(*l));
   if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
   l->flags = access != NULL ? access->flags : 0;
@@ -271,58 +263,40 @@ fail:
   return r;
 }
 
-int handoff_accept(handoff_listener_t *l, int timeout_ms,
-                   handoff_chan_t **out) {
-  unsigned char refuse[HANDOFF__REFUSE_FRAME];
-  handoff_chan_t *c;
-  uint64_t deadline;
+int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
+                       handoff_chan_t **out) {
   DWORD pid;
   HANDLE h;
-  int r;
-
-  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
-  deadline = handoff__deadline(timeout_ms);
-  handoff__refuse_encode(refuse, HANDOFF_EACCES);
-  for (;;) {
-    r = wait_client(l, deadline);
-    if (r != 0) return r;
-    h = l->inst;
-    l->inst = NULL;
-    l->state = HANDOFF__WIN_IDLE;
-    /* The next instance first, so concurrent clients never find the name
-     * missing.  If it fails, the next wait_client tries again. */
-    (void)new_instance(l);
-    if (!GetNamedPipeClientProcessId(h, &pid)) {
-      CloseHandle(h);
-      continue;
-    }
-    r = handoff__win_chan_new(h, pid, &c);
-    if (r != 0) {
-      CloseHandle(h);
-      return r;
-    }
-    /* Who it is comes from the OS (the client process's token), so accept
-     * never waits for the peer: its HELLO is checked by the first
-     * handoff_recv.  Our HELLO or REFUSE goes into an empty pipe. */
-    r = handoff__win_admit(c, l->self_sid, l->flags, l->allow);
-    if (r == HANDOFF_EACCES)
-      handoff__win_write(c, refuse, sizeof(refuse), handoff__deadline(0));
-    if (r == 0) {
-      c->need_hello = 1;
-      r = handoff__win_send_hello(c, handoff__deadline(HELLO_WAIT_MS));
-    }
-    if (r == 0) {
-      *out = c;
-      return 0;
-    }
-    handoff_close(c); /* refused or gone: never returned */
-    if (r == HANDOFF_ENOMEM) return r;
+  int r = wait_client(l, deadline);
+  if (r != 0) return r;
+  h = l->inst;
+  l->inst = NULL;
+  l->state = HANDOFF__WIN_IDLE;
+  /* The next instance first, so concurrent clients never find the name
+   * missing.  If it fails, the next wait_client tries again. */
+  (void)new_instance(l);
+  if (!GetNamedPipeClientProcessId(h, &pid)) {
+    CloseHandle(h); /* came and went */
+    return HANDOFF__AGAIN;
   }
+  r = handoff__win_chan_new(h, out);
+  if (r != 0) {
+    CloseHandle(h);
+    return r == HANDOFF_ENOMEM ? r : HANDOFF__AGAIN;
+  }
+  (*out)->core.peer.pid = (long)pid;
+  return 0;
 }
 
-int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
+/* Who it is comes from the token the pipe gives for its client, so accept
+ * never waits for the peer. */
+int handoff__be_admits(handoff_listener_t *l, handoff_chan_t *c) {
+  return handoff__win_admit(c, l->self_sid, l->flags, l->allow);
+}
+
+int handoff__be_listener_waitable(handoff_listener_t *l,
+                                  handoff_waitable_t *out) {
   int r;
-  if (l == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
   if (l->inst == NULL && (r = new_instance(l)) != 0) return r;
   *out = l->ev;
   return 0;
@@ -391,41 +365,21 @@ static int open_server(const char *name, uint64_t deadline, HANDLE *h,
   return r;
 }
 
-int handoff_connect(const char *name, int timeout_ms, handoff_chan_t **out) {
+int handoff__be_connect(const char *name, uint64_t deadline,
+                        handoff_chan_t **out) {
   char server[HANDOFF__WIN_SID_MAX];
-  handoff__limits_t lim;
-  handoff_chan_t *c;
-  uint64_t deadline;
-  DWORD got, pid;
+  handoff__core_t *k;
+  DWORD pid;
   HANDLE h;
-  int r;
-
-  if (handoff__check_name(name) != 0 || out == NULL)
-    return handoff__err(HANDOFF_EINVAL);
-  deadline = handoff__deadline(timeout_ms);
-  r = open_server(name, deadline, &h, &pid, server, sizeof(server));
+  int r = open_server(name, deadline, &h, &pid, server, sizeof(server));
   if (r != 0) return r;
-  r = handoff__win_chan_new(h, pid, &c);
+  r = handoff__win_chan_new(h, out);
   if (r != 0) {
     CloseHandle(h);
     return r;
   }
-  memcpy(c->peer_sid, server, sizeof(server));
-  r = handoff__win_send_hello(c, deadline);
-  /* A listener that refused us may have closed before our HELLO went in:
-   * its REFUSE is still there to read. */
-  if (r == 0 || r == HANDOFF_ECLOSED) r = handoff__win_read(c, deadline, &got);
-  if (r == 0) {
-    /* HELLO, or the listener's REFUSE (EACCES, its reason kept for
-     * handoff_last_oserror). */
-    r = handoff__handshake_parse(c->rbuf, got, &lim);
-    if (r != 0) handoff__win_discard(c, got);
-  }
-  if (r != 0) {
-    handoff_close(c);
-    return r;
-  }
-  c->peer = lim;
-  *out = c;
+  k = &(*out)->core;
+  k->peer.pid = (long)pid;
+  memcpy(k->peer.sid, server, sizeof(server)); /* checked: it serves */
   return 0;
 }

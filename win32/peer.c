@@ -157,7 +157,7 @@ int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
   int r, same;
   r = client_token(c->pipe, &tok);
   if (r != 0) return r;
-  r = token_user_sid(tok, c->peer_sid, sizeof(c->peer_sid));
+  r = token_user_sid(tok, c->core.peer.sid, sizeof(c->core.peer.sid));
   if (r != 0) {
     CloseHandle(tok);
     return r;
@@ -166,9 +166,9 @@ int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
    * process of lower integrity (a non-elevated one reaching an elevated
    * listener, a low-integrity sandbox) is another principal.  Those the
    * caller admitted by handoff_listen_ex are admitted at any level. */
-  same = strcmp(c->peer_sid, self_sid) == 0 &&
+  same = strcmp(c->core.peer.sid, self_sid) == 0 &&
          token_integrity(tok) >= self_integrity();
-  if (!same) same = widened(tok, c->peer_sid, flags, allow);
+  if (!same) same = widened(tok, c->core.peer.sid, flags, allow);
   CloseHandle(tok);
   return same ? 0 : handoff__oserr(ERROR_ACCESS_DENIED, HANDOFF_EACCES);
 }
@@ -278,14 +278,4 @@ int handoff__win_sd_create_ex(unsigned flags, const char *allow,
 
 int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out) {
   return handoff__win_sd_create_ex(0, NULL, out);
-}
-
-int handoff_peer(handoff_chan_t *c, handoff_peer_t *out) {
-  if (c == NULL || out == NULL) return handoff__err(HANDOFF_EINVAL);
-  memset(out, 0, sizeof(*out));
-  out->pid = c->peer_pid != 0 ? (long)c->peer_pid : -1;
-  out->uid = -1;
-  out->gid = -1;
-  memcpy(out->sid, c->peer_sid, sizeof(c->peer_sid));
-  return 0;
 }

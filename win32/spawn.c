@@ -9,9 +9,6 @@
 
 #define ENV_NAME L"HANDOFF_CHANNEL"
 #define ENV_NAME_LEN 15
-/* Writing a 24-byte HELLO into an empty pipe does not block; if it
- * somehow does, give up after this long. */
-#define HELLO_WRITE_MS 5000
 
 static volatile LONG spawn_counter;
 
@@ -260,8 +257,8 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   DWORD nlist = 0, i;
   int r, attrs_init = 0;
 
-  if (argv == NULL || argv[0] == NULL || chan == NULL || proc == NULL)
-    return handoff__err(HANDOFF_EINVAL);
+  r = handoff__check_spawn(argv, chan, proc);
+  if (r != 0) return r;
   r = build_cmdline(argv, &cmd);
   if (r != 0) goto out;
   p = malloc(sizeof(*p));
@@ -273,12 +270,11 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   if (r != 0) goto out;
   r = build_env(cli, &env);
   if (r != 0) goto out;
-  r = handoff__win_chan_new(srv, 0, &c);
+  r = handoff__win_chan_new(srv, &c);
   if (r != 0) goto out;
   srv = NULL; /* c owns it now */
-  c->need_hello = 1;
   /* Our HELLO is in the pipe before the child exists. */
-  r = handoff__win_send_hello(c, handoff__deadline(HELLO_WRITE_MS));
+  r = handoff__send_hello(c);
   if (r != 0) {
     r = handoff__oserr(handoff_last_oserror(), HANDOFF_ESYS);
     goto out;
@@ -328,8 +324,9 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
   CloseHandle(pi.hThread);
   p->h = pi.hProcess;
   p->pid = pi.dwProcessId;
-  c->peer_pid = pi.dwProcessId; /* the OS's number for the child */
-  (void)handoff__win_process_sid(pi.hProcess, c->peer_sid, sizeof(c->peer_sid));
+  c->core.peer.pid = (long)pi.dwProcessId; /* the OS's number for it */
+  (void)handoff__win_process_sid(pi.hProcess, c->core.peer.sid,
+                                 sizeof(c->core.peer.sid));
   *chan = c;
   *proc = p;
   c = NULL;
@@ -383,7 +380,7 @@ int handoff_inherited(handoff_chan_t **out) {
     SetEnvironmentVariableW(ENV_NAME, NULL);
     return handoff__err(HANDOFF_ENOENT);
   }
-  r = handoff__win_chan_new(h, 0, &c);
+  r = handoff__win_chan_new(h, &c);
   if (r != 0) return r; /* the variable stays: a later call may succeed */
 
   /* Taken: only this call gets it, and our own children do not. */
@@ -396,11 +393,11 @@ int handoff_inherited(handoff_chan_t **out) {
   }
   /* The peer is whoever holds the server end, as the OS says. */
   if (GetNamedPipeServerProcessId(h, &pid)) {
-    c->peer_pid = pid;
-    (void)handoff__win_pid_sid(pid, c->peer_sid, sizeof(c->peer_sid));
+    c->core.peer.pid = (long)pid;
+    (void)handoff__win_pid_sid(pid, c->core.peer.sid,
+                               sizeof(c->core.peer.sid));
   }
-  c->need_hello = 1;
-  r = handoff__win_send_hello(c, handoff__deadline(HELLO_WRITE_MS));
+  r = handoff__send_hello(c);
   /* A parent that already closed its end may have left messages for us. */
   if (r != 0 && r != HANDOFF_ECLOSED) {
     r = handoff__oserr(handoff_last_oserror(), HANDOFF_ESYS);
