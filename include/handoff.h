@@ -357,6 +357,12 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *            is closed and the channel is failed (later calls return
  *            EPROTO).
  *  ENOMEM, ESYS  out of memory / other OS failure.
+ * Windows: a received socket is the sender's socket, shared: it keeps the
+ * sender's non-blocking mode, WSAEventSelect/WSAAsyncSelect registration
+ * and I/O completion port binding.  A socket the sender bound to a
+ * completion port cannot be bound to one in the receiver (.NET and libuv
+ * document the same): send sockets not yet bound, and set the mode you
+ * need after receiving.
  */
 HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
                                 size_t *nsocks, void *data, size_t *len,

@@ -37,6 +37,9 @@ int helper_slow_counter(int argc, char **argv);
 int helper_raw_refuser(int argc, char **argv);
 int helper_take_over(int argc, char **argv);
 int helper_connect_low_integrity(int argc, char **argv);
+int helper_hold_still(int argc, char **argv);
+int helper_closed_end(int argc, char **argv);
+int helper_report_count(int argc, char **argv);
 int helper_hangup_flood(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */

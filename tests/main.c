@@ -27,6 +27,9 @@ static const ts_helper_t helpers[] = {
     {"raw-refuser", helper_raw_refuser},
     {"take-over", helper_take_over},
     {"connect-low-integrity", helper_connect_low_integrity},
+    {"hold-still", helper_hold_still},
+    {"closed-end", helper_closed_end},
+    {"report-count", helper_report_count},
     {"hangup-flood", helper_hangup_flood},
     {NULL, NULL}};
 

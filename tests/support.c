@@ -16,6 +16,7 @@ typedef int ts_socklen_t;
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -676,6 +677,28 @@ int ts_limit_descriptors(long room) {
 
 void ts_restore_descriptor_limit(void) { setrlimit(RLIMIT_NOFILE, &saved_limit); }
 #endif
+
+int ts_readable(handoff_sock_t s, int timeout_ms) {
+  fd_set r;
+  struct timeval tv;
+  FD_ZERO(&r);
+  FD_SET(s, &r);
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  return select((int)s + 1, &r, NULL, NULL, &tv) > 0;
+}
+
+int ts_udp_reply_count(handoff_sock_t s) {
+  struct sockaddr_storage from;
+  ts_socklen_t fl = sizeof from;
+  char buf[32];
+  int n = (int)recvfrom(s, buf, (int)sizeof buf, 0, (struct sockaddr *)&from, &fl);
+  if (n < 0) return -1;
+  snprintf(buf, sizeof buf, "%ld", ts_handle_count());
+  return sendto(s, buf, (int)strlen(buf) + 1, 0, (struct sockaddr *)&from, fl) > 0
+             ? 0
+             : -1;
+}
 
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms) {
 #ifdef _WIN32

@@ -93,6 +93,12 @@ void ts_helper_fail(const char *file, int line, const char *what);
 void ts_skip(const char *test_fn, const char *why);
 int ts_skipped(void);
 
+/* 1 if s becomes readable (data or end of stream) within timeout_ms. */
+int ts_readable(handoff_sock_t s, int timeout_ms);
+/* Receive one datagram on s and answer its sender with this process's
+ * handle count, as a string.  0 or -1. */
+int ts_udp_reply_count(handoff_sock_t s);
+
 /* Wait until one of n waitables is ready: its index, or -1 on timeout. */
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms);
 

@@ -84,6 +84,69 @@ int helper_connect_low_integrity(int argc, char **argv) {
   return 0;
 }
 
+/* Hold still: report "<udp port> <handle count>", then read nothing until
+ * a datagram arrives on that port; answer it with the handle count, then
+ * take what was queued and end. */
+int helper_hold_still(int argc, char **argv) {
+  handoff_chan_t *c;
+  handoff_sock_t u;
+  char msg[64];
+  int port;
+  (void)argc;
+  (void)argv;
+  H_CHECK(handoff_inherited(&c) == 0);
+  ts_warm_process();
+  u = ts_udp_bound(TS_AF_INET, &port);
+  H_CHECK(u != HANDOFF_INVALID_SOCK);
+  snprintf(msg, sizeof msg, "%d %ld", port, ts_handle_count());
+  H_CHECK(handoff_send(c, NULL, 0, msg, strlen(msg) + 1, TS_TIMEOUT_MS) == 0);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  ts_close_sock(u);
+  handoff_close(c);
+  return 0;
+}
+
+/* Close our end of the channel at once and stay: report the udp port
+ * first, then answer two datagrams with the handle count. */
+int helper_closed_end(int argc, char **argv) {
+  handoff_chan_t *c;
+  handoff_sock_t u;
+  char msg[32];
+  int port;
+  (void)argc;
+  (void)argv;
+  H_CHECK(handoff_inherited(&c) == 0);
+  ts_warm_process();
+  u = ts_udp_bound(TS_AF_INET, &port);
+  H_CHECK(u != HANDOFF_INVALID_SOCK);
+  snprintf(msg, sizeof msg, "%d", port);
+  H_CHECK(handoff_send(c, NULL, 0, msg, strlen(msg) + 1, TS_TIMEOUT_MS) == 0);
+  handoff_close(c);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  ts_close_sock(u);
+  return 0;
+}
+
+/* Answer each message with the handle count until the channel ends. */
+int helper_report_count(int argc, char **argv) {
+  handoff_chan_t *c;
+  char msg[32];
+  size_t len;
+  (void)argc;
+  (void)argv;
+  H_CHECK(handoff_inherited(&c) == 0);
+  ts_warm_process();
+  for (;;) {
+    len = sizeof msg;
+    if (handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS) != 0) break;
+    snprintf(msg, sizeof msg, "%ld", ts_handle_count());
+    H_CHECK(handoff_send(c, NULL, 0, msg, strlen(msg) + 1, TS_TIMEOUT_MS) == 0);
+  }
+  handoff_close(c);
+  return 0;
+}
+
 /* ---- parent side ------------------------------------------------------- */
 
 /* A "client" helper (test_rendezvous.c) connects and hands over a TCP
@@ -365,6 +428,139 @@ START_TEST(test_lower_integrity_peer_of_our_user_is_refused) {
 }
 END_TEST
 
+/* Ask a helper over udp for its handle count. */
+static long udp_count(handoff_sock_t u, int port) {
+  char buf[32];
+  ck_assert_int_eq(ts_udp_send_to(u, TS_AF_INET, port, "?", 1), 0);
+  ck_assert(ts_readable(u, TS_TIMEOUT_MS));
+  ck_assert_int_gt(recv(u, buf, sizeof buf, 0), 0);
+  return atol(buf);
+}
+
+/* The remote end of a connection sees EOF (no copy of it lives on). */
+static void assert_eof(handoff_sock_t s) {
+  char b;
+  ck_assert(ts_readable(s, 5000));
+  ck_assert_int_eq(ts_recv_n(s, &b, 1), 0);
+}
+
+START_TEST(test_failed_and_timed_out_sends_leave_nothing_in_the_peer) {
+  static char big[60000];
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_sock_t tcp[2], batch[4], nots, u;
+  char msg[64];
+  size_t len = sizeof msg, size;
+  long before;
+  int port, i;
+  LEAK_BEGIN();
+  ck_assert_int_eq(ts_spawn("hold-still", NULL, NULL, NULL, &c, &p), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(sscanf(msg, "%d %ld", &port, &before), 2);
+  ck_assert_int_eq(ts_tcp_pair(TS_AF_INET, tcp), 0);
+  /* The k-th of n duplications fails: nothing of the batch stays. */
+  nots = ts_not_a_socket();
+  batch[0] = batch[1] = batch[3] = tcp[0];
+  batch[2] = nots;
+  ck_assert_int_eq(handoff_send(c, batch, 4, "b", 1, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
+  ts_close_not_a_socket(nots);
+  batch[2] = tcp[0];
+  /* Fill the channel (the peer reads nothing), then time out sending. */
+  /* Smaller and smaller messages, until not even one byte fits (Wine
+   * still takes a small write into a pipe that refused a large one). */
+  for (size = sizeof big; size > 0; size /= 8)
+    for (i = 0; handoff_send(c, NULL, 0, big, size, 0) == 0; i++)
+      ck_assert_int_lt(i, 1000);
+  for (i = 0; i < 10; i++) {
+    ck_assert_int_eq(handoff_send(c, tcp, 1, "t", 1, 0), HANDOFF_ETIMEDOUT);
+    ck_assert_int_eq(handoff_send(c, batch, 3, "t", 1, 50), HANDOFF_ETIMEDOUT);
+  }
+  ts_close_sock(tcp[0]);
+  assert_eof(tcp[1]);
+  u = ts_udp_bound(TS_AF_INET, NULL);
+  ck_assert_int_eq(udp_count(u, port), before);
+  ts_close_sock(u);
+  ts_close_sock(tcp[1]);
+  handoff_close(c);
+  ck_assert_int_eq(ts_reap(p), 0);
+  LEAK_END();
+}
+END_TEST
+
+START_TEST(test_sends_to_a_peer_that_closed_its_end_leave_nothing_in_it) {
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_sock_t tcp[2], u;
+  char msg[32];
+  size_t len = sizeof msg;
+  long before;
+  int port, i;
+  LEAK_BEGIN();
+  ck_assert_int_eq(ts_spawn("closed-end", NULL, NULL, NULL, &c, &p), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS), 0);
+  port = atoi(msg);
+  u = ts_udp_bound(TS_AF_INET, NULL);
+  before = udp_count(u, port); /* its channel end is closed by now */
+  ck_assert_int_eq(ts_tcp_pair(TS_AF_INET, tcp), 0);
+  for (i = 0; i < 10; i++)
+    ck_assert_int_eq(handoff_send(c, tcp, 1, "x", 1, TS_TIMEOUT_MS), HANDOFF_ECLOSED);
+  ck_assert_int_eq(udp_count(u, port), before);
+  ts_close_sock(tcp[0]);
+  assert_eof(tcp[1]);
+  ts_close_sock(tcp[1]);
+  ts_close_sock(u);
+  handoff_close(c);
+  ck_assert_int_eq(ts_reap(p), 0);
+  LEAK_END();
+}
+END_TEST
+
+/* Ask a report-count helper for its handle count. */
+static long chan_count(handoff_chan_t *c) {
+  char msg[32];
+  size_t len = sizeof msg;
+  ck_assert_int_eq(handoff_send(c, NULL, 0, "?", 2, TS_TIMEOUT_MS), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS), 0);
+  return atol(msg);
+}
+
+START_TEST(test_send_to_an_exited_peer_is_eclosed_even_if_its_id_is_reused) {
+  handoff_chan_t *dead, *c = NULL;
+  handoff_proc_t *p, *q = NULL;
+  handoff_sock_t tcp[2];
+  long pid, before = 0;
+  int i;
+  LEAK_BEGIN();
+  ck_assert_int_eq(ts_spawn("exit-now", NULL, NULL, NULL, &dead, &p), 0);
+  pid = handoff_proc_pid(p);
+  ck_assert_int_eq(ts_reap(p), 0);
+  /* New processes until one gets the dead peer's id (Wine reuses ids
+   * within a few starts; the channel's hold on the process forbids it). */
+  for (i = 0; i < 20 && q == NULL; i++) {
+    ck_assert_int_eq(ts_spawn("report-count", NULL, NULL, NULL, &c, &q), 0);
+    if (handoff_proc_pid(q) == pid) {
+      before = chan_count(c);
+      break;
+    }
+    handoff_close(c);
+    ck_assert_int_eq(ts_reap(q), 0);
+    q = NULL;
+  }
+  ck_assert_int_eq(ts_tcp_pair(TS_AF_INET, tcp), 0);
+  ck_assert_int_eq(handoff_send(dead, tcp, 1, "x", 1, TS_TIMEOUT_MS), HANDOFF_ECLOSED);
+  if (q != NULL) { /* the stranger got nothing */
+    ck_assert_int_eq(chan_count(c), before);
+    handoff_close(c);
+    ck_assert_int_eq(ts_reap(q), 0);
+  }
+  ts_close_sock(tcp[0]);
+  assert_eof(tcp[1]);
+  ts_close_sock(tcp[1]);
+  handoff_close(dead);
+  LEAK_END();
+}
+END_TEST
+
 Suite *security_suite(void) {
   Suite *s = suite_create("security");
   TCase *t = tcase_create("security");
@@ -379,6 +575,9 @@ Suite *security_suite(void) {
   tcase_add_test(t, test_another_process_takes_over_a_name_while_a_channel_lives);
   tcase_add_test(t, test_accept_knows_a_client_that_has_sent_nothing);
   tcase_add_test(t, test_lower_integrity_peer_of_our_user_is_refused);
+  tcase_add_test(t, test_failed_and_timed_out_sends_leave_nothing_in_the_peer);
+  tcase_add_test(t, test_sends_to_a_peer_that_closed_its_end_leave_nothing_in_it);
+  tcase_add_test(t, test_send_to_an_exited_peer_is_eclosed_even_if_its_id_is_reused);
   suite_add_tcase(s, t);
   return s;
 }

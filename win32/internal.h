@@ -35,6 +35,11 @@ typedef char handoff__win_info_size_check[
 struct handoff_chan {
   handoff__core_t core; /* first: lib's view (core.peer.pid, .sid) */
   HANDLE pipe;          /* message-mode named pipe, overlapped */
+  /* The peer's process, held from the moment its identity was taken until
+   * handoff_close, so that its id cannot name another process while we
+   * duplicate sockets for it (DUP_HANDLE | SYNCHRONIZE | QUERY_LIMITED);
+   * NULL if we may not open it (another user): then no socket goes out. */
+  HANDLE peer_proc;
   int waitable;         /* in an event loop: keep a read pending on rev */
 
   /* Send side: one buffer for a whole frame, one event. */
@@ -94,6 +99,15 @@ int handoff__win_chan_new(HANDLE pipe, handoff_chan_t **out);
 DWORD handoff__win_wait_ms(uint64_t deadline);
 
 /* ---- peer.c ------------------------------------------------------------ */
+
+/* Hold the peer process of c (pid, as the OS named it for the pipe; or a
+ * handle to it, duplicated, when proc is not NULL) in c->peer_proc and set
+ * core.peer.pid.  taken (not NULL): when the connection was taken; a
+ * process created after it is not the peer (its id was reused): EACCES,
+ * and c->peer_proc stays NULL.  A process we may not open is not an error
+ * (c->peer_proc stays NULL: sockets cannot flow to it anyway). */
+int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
+                           const FILETIME *taken);
 
 /* "O:<us>D:P(A;;GA;;;SY)(A;;GA;;;<us>)" (us: our user SID) as a security
  * descriptor; free with LocalFree.  _ex adds authenticated users

@@ -265,10 +265,12 @@ fail:
 
 int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
                        handoff_chan_t **out) {
+  FILETIME taken;
   DWORD pid;
   HANDLE h;
   int r = wait_client(l, deadline);
   if (r != 0) return r;
+  GetSystemTimeAsFileTime(&taken);
   h = l->inst;
   l->inst = NULL;
   l->state = HANDOFF__WIN_IDLE;
@@ -284,7 +286,12 @@ int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
     CloseHandle(h);
     return r == HANDOFF_ENOMEM ? r : HANDOFF__AGAIN;
   }
-  (*out)->core.peer.pid = (long)pid;
+  /* A process created after we took the connection is not the client
+   * (that one exited and its id went to another). */
+  if (handoff__win_hold_peer(*out, pid, NULL, &taken) != 0) {
+    handoff_close(*out);
+    return HANDOFF__AGAIN;
+  }
   return 0;
 }
 
@@ -345,9 +352,10 @@ static int open_pipe(const WCHAR *path, uint64_t deadline, HANDLE *out) {
 
 /* The pipe for name, served by the expected user (handoff__win_server_sid),
  * checked before anything is sent; in message mode.  *server gets that
- * user's SID. */
+ * user's SID, *taken the time the connection was made. */
 static int open_server(const char *name, uint64_t deadline, HANDLE *h,
-                       DWORD *pid, char *server, size_t cap) {
+                       DWORD *pid, FILETIME *taken, char *server,
+                       size_t cap) {
   WCHAR path[HANDOFF__WIN_PIPE_PATH_MAX];
   char self[HANDOFF__WIN_SID_MAX];
   DWORD mode = PIPE_READMODE_MESSAGE;
@@ -358,6 +366,7 @@ static int open_server(const char *name, uint64_t deadline, HANDLE *h,
                     name);
   if (r == 0) r = open_pipe(path, deadline, h);
   if (r != 0) return r;
+  GetSystemTimeAsFileTime(taken);
   r = handoff__win_verify_server(*h, server, strcmp(server, self) == 0, pid);
   if (r == 0 && !SetNamedPipeHandleState(*h, &mode, NULL, NULL))
     r = handoff__win_err(GetLastError());
@@ -368,18 +377,22 @@ static int open_server(const char *name, uint64_t deadline, HANDLE *h,
 int handoff__be_connect(const char *name, uint64_t deadline,
                         handoff_chan_t **out) {
   char server[HANDOFF__WIN_SID_MAX];
-  handoff__core_t *k;
+  FILETIME taken;
   DWORD pid;
   HANDLE h;
-  int r = open_server(name, deadline, &h, &pid, server, sizeof(server));
+  int r = open_server(name, deadline, &h, &pid, &taken, server,
+                      sizeof(server));
   if (r != 0) return r;
   r = handoff__win_chan_new(h, out);
   if (r != 0) {
     CloseHandle(h);
     return r;
   }
-  k = &(*out)->core;
-  k->peer.pid = (long)pid;
-  memcpy(k->peer.sid, server, sizeof(server)); /* checked: it serves */
+  memcpy((*out)->core.peer.sid, server, sizeof(server)); /* it serves */
+  /* A process created after we connected is not the server: it is gone. */
+  if (handoff__win_hold_peer(*out, pid, NULL, &taken) != 0) {
+    handoff_close(*out);
+    return handoff__oserr(ERROR_BROKEN_PIPE, HANDOFF_ECLOSED);
+  }
   return 0;
 }

@@ -85,6 +85,46 @@ int handoff__win_pid_sid(DWORD pid, char *out, size_t cap) {
   return r;
 }
 
+/* ---- The peer process -------------------------------------------------- */
+
+/* What a channel needs of its peer: duplicate into it (WSADuplicateSocketW
+ * and the revocation of unsent duplicates), wait for its end, read its
+ * creation time and token. */
+#define PEER_RIGHTS \
+  (PROCESS_DUP_HANDLE | SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION)
+
+static int created_after(HANDLE proc, const FILETIME *taken) {
+  FILETIME created, exited, kernel, user;
+  if (!GetProcessTimes(proc, &created, &exited, &kernel, &user)) return 1;
+  return CompareFileTime(&created, taken) > 0;
+}
+
+/* Windows reuses a process id once the last handle to the dead process is
+ * closed ("GetProcessId"/"Process handles and identifiers",
+ * https://learn.microsoft.com/windows/win32/procthread/process-handles-and-identifiers:
+ * "the identifier is valid until the process has been terminated";
+ * Wine gives it out again within a few process starts), and
+ * WSADuplicateSocketW takes an id.  Holding a handle keeps the id ours. */
+int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
+                           const FILETIME *taken) {
+  HANDLE h = NULL;
+  c->core.peer.pid = (long)pid;
+  if (proc != NULL) {
+    if (!DuplicateHandle(GetCurrentProcess(), proc, GetCurrentProcess(), &h,
+                         PEER_RIGHTS, FALSE, 0))
+      return handoff__win_err(GetLastError());
+  } else {
+    h = OpenProcess(PEER_RIGHTS, FALSE, pid);
+    if (h == NULL) return 0; /* another user's: nothing flows to it */
+  }
+  if (taken != NULL && created_after(h, taken)) {
+    CloseHandle(h);
+    return handoff__oserr(ERROR_INVALID_PARAMETER, HANDOFF_EACCES);
+  }
+  c->peer_proc = h;
+  return 0;
+}
+
 /* ---- Listener side: who the client is ---------------------------------- */
 
 /* The client's token as the pipe gives it, at the level the client allowed
