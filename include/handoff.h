@@ -145,9 +145,19 @@ HANDOFF_EXTERN int handoff_last_oserror(void);
  *    $HANDOFF_DIR, or else "${TMPDIR:-/tmp}/handoff-<uid>", which the
  *    library creates mode 0700 and refuses to use unless it is a real
  *    directory owned by the caller with no access for others.
- *  - Windows: the named pipe "\\.\pipe\handoff-<name>", plus a named mutex
- *    "Local\handoff-<name>" that keeps the name exclusive (Wine does not
- *    enforce FILE_FLAG_FIRST_PIPE_INSTANCE).
+ *  - Windows: the named pipe "\\.\pipe\handoff-<SID>-<name>" (SID: the
+ *    listening user's, so names are per user as on POSIX), owned by that
+ *    user, plus a named mutex "Global\handoff-<SID>-<name>" (that user and
+ *    SYSTEM only) that keeps the name exclusive.  A listener refuses with
+ *    HANDOFF_EADDRINUSE a name whose pipe has an instance waiting for
+ *    clients, or is owned by another user.  Listening again after
+ *    handoff_listener_close while accepted channels live, and another
+ *    process of the user taking the name over, work (exclusivity is not
+ *    FILE_FLAG_FIRST_PIPE_INSTANCE, which those channels would trip).
+ *    handoff_connect looks for the names of its own user, or of the user
+ *    whose SID string is in $HANDOFF_SERVER_SID, and before it sends
+ *    anything checks that the pipe's owner and the serving process's token
+ *    user are that user (HANDOFF_EACCES otherwise).
  * By default only processes of the same user can connect.
  */
 
@@ -183,9 +193,13 @@ HANDOFF_EXTERN void handoff_listener_close(handoff_listener_t *l);
  * timeout_ms: this returns once the listener's handoff_accept has taken
  * the connection, so the listener must be served by another thread or
  * process.  On success *out is a new channel owned by the caller.
- * Errors: EINVAL, ENOENT (no listener), ETIMEDOUT, EACCES (the listener
- * refused us or we may not open it), EPROTO (the other end does not speak
- * this protocol version), ECLOSED, ENOMEM, ESYS. */
+ * Errors: EINVAL (also: a malformed HANDOFF_SERVER_SID on Windows), ENOENT
+ * (no listener), ETIMEDOUT, EACCES (the listener refused us: whatever
+ * reason its REFUSE carries, and handoff_last_oserror() then returns that
+ * reason, a HANDOFF_E* code; or we may not open the name; or, on Windows,
+ * the name is not served by the expected user, and nothing was sent),
+ * EPROTO (the other end does not speak this protocol version), ECLOSED,
+ * ENOMEM, ESYS. */
 HANDOFF_EXTERN int handoff_connect(const char *name, int timeout_ms,
                                    handoff_chan_t **out);
 
@@ -206,9 +220,12 @@ typedef struct {
  * (FreeBSD, macOS: pid from xucred's cr_pid on FreeBSD 13 and later, from
  * LOCAL_PEERPID on macOS, else -1), getpeerucred (illumos, Solaris), else
  * getpeereid (pid -1); Windows
- * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId and the user SID
- * in that process's primary token (thread impersonation in the peer is not
- * looked at; a peer process whose token cannot be opened is refused).  For a channel from handoff_spawn the parent
+ * GetNamedPipeClientProcessId/GetNamedPipeServerProcessId for the pid; on a
+ * listener's channel the SID of the client's token as the pipe gives it
+ * (ImpersonateNamedPipeClient at identification level: no access to the
+ * client's process needed; a client whose token cannot be read is
+ * refused), on a client's channel the server user handoff_connect
+ * verified.  For a channel from handoff_spawn the parent
  * side reports the child's pid from process creation, and uid/gid -1 (the
  * child may change them after it starts).  Errors: EINVAL. */
 HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
@@ -223,7 +240,19 @@ HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
  * hand out on its channel.  Admit a specific uid/gid/SID rather than
  * HANDOFF_ALLOW_ANYONE, and on POSIX put the rendezvous in a directory made
  * for it (HANDOFF_DIR: owned by you, mode 0711 or 0751, writable by nobody
- * else): the default per-user directory is never opened to others. */
+ * else): the default per-user directory is never opened to others.
+ *
+ * Windows: a widened pipe DACL grants the admitted principals only what a
+ * client needs (read, write data, write attributes), never
+ * FILE_CREATE_PIPE_INSTANCE, WRITE_DAC or WRITE_OWNER.  By default a
+ * client of our own user whose integrity level is lower than the
+ * listener's (a non-elevated process reaching an elevated listener) is
+ * refused; principals admitted here are admitted at any level.  Sockets
+ * flow only to processes the sender can open with PROCESS_DUP_HANDLE
+ * (WSADuplicateSocketW opens its target by id): a listener that is not an
+ * administrator can admit another user but cannot exchange sockets with
+ * that user's processes.  A client reaches another user's listener by
+ * setting HANDOFF_SERVER_SID to that user's SID (see handoff_connect). */
 #define HANDOFF_ALLOW_ANYONE 1u /* any local user (Windows: any logged-on
                                    user; never remote clients) */
 typedef struct {
@@ -432,6 +461,12 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *            is closed and the channel is failed (later calls return
  *            EPROTO).
  *  ENOMEM, ESYS  out of memory / other OS failure.
+ * Windows: a received socket is the sender's socket, shared: it keeps the
+ * sender's non-blocking mode, WSAEventSelect/WSAAsyncSelect registration
+ * and I/O completion port binding.  A socket the sender bound to a
+ * completion port cannot be bound to one in the receiver (.NET and libuv
+ * document the same): send sockets not yet bound, and set the mode you
+ * need after receiving.
  */
 HANDOFF_EXTERN int handoff_recv(handoff_chan_t *c, handoff_sock_t *socks,
                                 size_t *nsocks, void *data, size_t *len,

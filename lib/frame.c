@@ -73,14 +73,19 @@ int handoff__handshake_parse(const unsigned char *frame, size_t got,
   uint32_t reason;
   if (handoff__hdr_decode(frame, got, &h) != 0 ||
       handoff__frame_check(&h, got, 0) != 0)
-    return HANDOFF_EPROTO;
+    return handoff__err(HANDOFF_EPROTO);
   if (h.type == HANDOFF__T_REFUSE) {
+    /* Whatever the listener's reason, to us it is a refusal: handoff_connect
+     * returns its own documented codes, never the listener's (a "timed
+     * out" that took no time, ETRUNC...).  The reason stays readable
+     * through handoff_last_oserror(), EACCES for one we do not know. */
     reason = handoff__get_u32(frame + HANDOFF__HDR_SIZE);
-    return reason >= 1 && reason <= (uint32_t)-HANDOFF_ERR_MIN_
-               ? -(int)reason
-               : HANDOFF_EACCES;
+    return handoff__oserr(reason >= 1 && reason <= (uint32_t)-HANDOFF_ERR_MIN_
+                              ? -(int)reason
+                              : HANDOFF_EACCES,
+                          HANDOFF_EACCES);
   }
-  if (h.type != HANDOFF__T_HELLO) return HANDOFF_EPROTO;
+  if (h.type != HANDOFF__T_HELLO) return handoff__err(HANDOFF_EPROTO);
   lim->max_socks = handoff__get_u32(frame + HANDOFF__HDR_SIZE);
   lim->max_data = handoff__get_u32(frame + HANDOFF__HDR_SIZE + 4);
   /* A peer may announce smaller limits than ours; we send within them. */

@@ -62,8 +62,10 @@ typedef struct {
 } handoff__limits_t;
 
 /* Interpret the first frame of a peer, which must be a HELLO (fills lim) or
- * a REFUSE (returns the refusal's code, EACCES if it is not one of ours).
- * Anything else, or another version: HANDOFF_EPROTO. */
+ * a REFUSE: HANDOFF_EACCES whatever its reason, with the reason (a
+ * HANDOFF_E* code; EACCES if it is not one of ours) recorded for
+ * handoff_last_oserror().  Anything else, or another version:
+ * HANDOFF_EPROTO.  A failure is recorded here: return it as it is. */
 int handoff__handshake_parse(const unsigned char *frame, size_t got,
                              handoff__limits_t *lim);
 

@@ -58,18 +58,19 @@ int handoff_listener_waitable(handoff_listener_t *l, handoff_waitable_t *out) {
 }
 
 /* The listener's first frame: its HELLO (take its limits) or its REFUSE
- * (the refusal's code).  Whatever else it carried is released. */
+ * (EACCES, the listener's reason kept for handoff_last_oserror).  Whatever else it carried is released. */
 static int read_answer(handoff_chan_t *c, uint64_t deadline) {
   handoff__core_t *k = HANDOFF__CORE(c);
   handoff__frame_t f;
   handoff__limits_t lim;
   int r = handoff__be_recv(c, &f, deadline, HANDOFF__WAIT_LEFT);
   if (r != 0) return r;
-  r = f.trunc || f.nbeside != 0 ? HANDOFF_EPROTO
+  /* The parse records its failure: a REFUSE's reason stays readable. */
+  r = f.trunc || f.nbeside != 0 ? handoff__err(HANDOFF_EPROTO)
                                 : handoff__handshake_parse(f.buf, f.len, &lim);
   if (r != 0) {
     handoff__be_discard(c, &f);
-    return handoff__err(r);
+    return r;
   }
   HANDOFF__STORE(k->max_socks, (int)lim.max_socks);
   HANDOFF__STORE(k->max_data, (int)lim.max_data);

@@ -24,6 +24,12 @@ static const ts_helper_t helpers[] = {
     {"low-fds", helper_low_fds},
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
+    {"raw-refuser", helper_raw_refuser},
+    {"take-over", helper_take_over},
+    {"connect-low-integrity", helper_connect_low_integrity},
+    {"hold-still", helper_hold_still},
+    {"closed-end", helper_closed_end},
+    {"report-count", helper_report_count},
     {"hangup-flood", helper_hangup_flood},
     {"arg-echo", helper_arg_echo},
     {"count-plain", helper_count_plain},
@@ -72,6 +78,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, eventloop_suite());
   srunner_add_suite(sr, portability_suite());
   srunner_add_suite(sr, chanfaults_suite());
+  srunner_add_suite(sr, security_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

@@ -19,6 +19,7 @@ typedef int ts_socklen_t;
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
@@ -559,11 +560,11 @@ ts_raw_t *ts_raw_inherited(void) {
 }
 
 ts_raw_t *ts_raw_connect(const char *name) {
-  char path[128];
+  char path[400];
   DWORD mode = PIPE_READMODE_MESSAGE;
   HANDLE h;
   ts_raw_t *r;
-  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s", name);
+  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s", ts_self_sid(), name);
   h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                   0, NULL);
   if (h == INVALID_HANDLE_VALUE) return NULL;
@@ -797,6 +798,28 @@ int ts_limit_descriptors(long room) {
 
 void ts_restore_descriptor_limit(void) { setrlimit(RLIMIT_NOFILE, &saved_limit); }
 #endif
+
+int ts_readable(handoff_sock_t s, int timeout_ms) {
+  fd_set r;
+  struct timeval tv;
+  FD_ZERO(&r);
+  FD_SET(s, &r);
+  tv.tv_sec = timeout_ms / 1000;
+  tv.tv_usec = (timeout_ms % 1000) * 1000;
+  return select((int)s + 1, &r, NULL, NULL, &tv) > 0;
+}
+
+int ts_udp_reply_count(handoff_sock_t s) {
+  struct sockaddr_storage from;
+  ts_socklen_t fl = sizeof from;
+  char buf[32];
+  int n = (int)recvfrom(s, buf, (int)sizeof buf, 0, (struct sockaddr *)&from, &fl);
+  if (n < 0) return -1;
+  snprintf(buf, sizeof buf, "%ld", ts_handle_count());
+  return sendto(s, buf, (int)strlen(buf) + 1, 0, (struct sockaddr *)&from, fl) > 0
+             ? 0
+             : -1;
+}
 
 int ts_wait_send_room(handoff_waitable_t w, int timeout_ms) {
 #ifdef _WIN32
@@ -1125,60 +1148,223 @@ int ts_sigpipe_guard_send(int pending_before, int *pending_after) {
 #endif
 }
 
-/* ---- a raw listener, and the transport's record semantics ------------- */
+/* ---- names, owners and DACLs (the security cases) ---------------------- */
 
 #ifdef _WIN32
-ts_raw_t *ts_raw_listen(const char *name) {
-  (void)name;
-  return NULL;
-}
-ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms) {
-  (void)l;
-  (void)timeout_ms;
-  return NULL;
-}
-int ts_raw_records(void) { return 1; } /* message-mode pipes */
-#else
-#include <poll.h>
-static char raw_listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-ts_raw_t *ts_raw_listen(const char *name) {
-  struct sockaddr_un sa;
-  const char *dir = getenv("HANDOFF_DIR");
-  const char *tmp = getenv("TMPDIR");
-  char d[sizeof sa.sun_path];
-  ts_raw_t *r;
-  int fd = socket(AF_UNIX, TS_RAW_SOCKTYPE | TS_SOCK_CLOEXEC, 0);
-  if (fd < 0) return NULL;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  if (dir != NULL && dir[0] != '\0') {
-    snprintf(d, sizeof d, "%s", dir);
-  } else {
-    snprintf(d, sizeof d, "%s/handoff-%lu",
-             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
-             (unsigned long)geteuid());
-    mkdir(d, 0700);
+#include <aclapi.h>
+#include <sddl.h>
+
+int ts_has_dacls(void) { return 1; }
+
+const char *ts_self_sid(void) {
+  static char sid[200];
+  union {
+    TOKEN_USER u;
+    char b[512];
+  } tu;
+  HANDLE tok;
+  DWORD n;
+  LPSTR s;
+  if (sid[0] != '\0') return sid;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) return "";
+  if (GetTokenInformation(tok, TokenUser, &tu, sizeof tu, &n) &&
+      ConvertSidToStringSidA(tu.u.User.Sid, &s)) {
+    snprintf(sid, sizeof sid, "%s", s);
+    LocalFree(s);
   }
-  {
-    char path[512];
-    int n = snprintf(path, sizeof path, "%s/%s.sock", d, name);
-    if (n < 0 || (size_t)n >= sizeof sa.sun_path) {
-      close(fd);
-      return NULL;
-    }
-    memcpy(sa.sun_path, path, (size_t)n + 1);
-  }
-  unlink(sa.sun_path);
-  if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0) {
-    close(fd);
+  CloseHandle(tok);
+  return sid;
+}
+
+struct ts_raw_listener {
+  HANDLE h;
+  OVERLAPPED ov;
+};
+
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid) {
+  char path[400], sddl[600];
+  SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, FALSE};
+  ts_raw_listener_t *l;
+  DWORD err;
+  snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s",
+           name_sid != NULL ? name_sid : ts_self_sid(), name);
+  snprintf(sddl, sizeof sddl, "O:%sD:P(A;;GA;;;SY)(A;;GA;;;%s)(A;;GA;;;BA)",
+           owner_sid != NULL ? owner_sid : ts_self_sid(), ts_self_sid());
+  if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(
+          sddl, SDDL_REVISION_1, &sa.lpSecurityDescriptor, NULL))
+    return NULL;
+  l = calloc(1, sizeof *l);
+  l->h = CreateNamedPipeA(path, PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                          PIPE_TYPE_MESSAGE | PIPE_READMODE_MESSAGE,
+                          PIPE_UNLIMITED_INSTANCES, 1 << 16, 1 << 16, 0, &sa);
+  LocalFree(sa.lpSecurityDescriptor);
+  if (l->h == INVALID_HANDLE_VALUE) {
+    free(l);
     return NULL;
   }
-  snprintf(raw_listen_path, sizeof raw_listen_path, "%s", sa.sun_path);
+  l->ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  if (!ConnectNamedPipe(l->h, &l->ov)) {
+    err = GetLastError();
+    if (err == ERROR_PIPE_CONNECTED || err == ERROR_NO_DATA) SetEvent(l->ov.hEvent);
+  }
+  return l;
+}
+
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms) {
+  ts_raw_t *r;
+  HANDLE dup;
+  if (WaitForSingleObject(l->ov.hEvent, (DWORD)timeout_ms) != WAIT_OBJECT_0)
+    return NULL;
+  /* The instance stays the listener's; the raw end is a second handle. */
+  if (!DuplicateHandle(GetCurrentProcess(), l->h, GetCurrentProcess(), &dup,
+                       0, FALSE, DUPLICATE_SAME_ACCESS))
+    return NULL;
   r = malloc(sizeof *r);
-  r->fd = fd;
+  r->h = dup;
   return r;
 }
-ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms) {
+
+void ts_raw_listener_close(ts_raw_listener_t *l) {
+  if (l == NULL) return;
+  CancelIoEx(l->h, &l->ov);
+  CloseHandle(l->h);
+  CloseHandle(l->ov.hEvent);
+  free(l);
+}
+
+int ts_impersonate_low_integrity(void) {
+  SID_IDENTIFIER_AUTHORITY ml = SECURITY_MANDATORY_LABEL_AUTHORITY;
+  union {
+    TOKEN_MANDATORY_LABEL l;
+    char b[256];
+  } got;
+  TOKEN_MANDATORY_LABEL tml;
+  HANDLE tok, dup = NULL;
+  PSID low = NULL;
+  DWORD n;
+  int ok = 0;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_DUPLICATE | TOKEN_QUERY, &tok))
+    return -1;
+  if (DuplicateTokenEx(tok, TOKEN_ALL_ACCESS, NULL, SecurityImpersonation,
+                       TokenImpersonation, &dup) &&
+      AllocateAndInitializeSid(&ml, 1, SECURITY_MANDATORY_LOW_RID, 0, 0, 0, 0,
+                               0, 0, 0, &low)) {
+    tml.Label.Attributes = SE_GROUP_INTEGRITY;
+    tml.Label.Sid = low;
+    /* Wine accepts the call but keeps the level: read it back. */
+    ok = SetTokenInformation(dup, TokenIntegrityLevel, &tml,
+                             sizeof tml + GetLengthSid(low)) &&
+         GetTokenInformation(dup, TokenIntegrityLevel, &got, sizeof got, &n) &&
+         *GetSidSubAuthority(got.l.Label.Sid, 0) == SECURITY_MANDATORY_LOW_RID &&
+         SetThreadToken(NULL, dup);
+  }
+  if (low != NULL) FreeSid(low);
+  if (dup != NULL) CloseHandle(dup);
+  CloseHandle(tok);
+  return ok ? 0 : -1;
+}
+
+void ts_revert(void) { RevertToSelf(); }
+
+/* The DACL of the listener's pipe (read through a client end: that is all
+ * the test can open) or of its mutex. */
+static int read_dacl(const char *name, int which, PACL *dacl,
+                     PSECURITY_DESCRIPTOR *sd) {
+  char path[400];
+  HANDLE h;
+  DWORD err;
+  if (which == TS_DACL_PIPE) {
+    snprintf(path, sizeof path, "\\\\.\\pipe\\handoff-%s-%s", ts_self_sid(), name);
+    h = CreateFileA(path, GENERIC_READ, 0, NULL, OPEN_EXISTING, 0, NULL);
+  } else {
+    snprintf(path, sizeof path, "Global\\handoff-%s-%s", ts_self_sid(), name);
+    h = OpenMutexA(READ_CONTROL, FALSE, path);
+  }
+  if (h == NULL || h == INVALID_HANDLE_VALUE) return -1;
+  err = GetSecurityInfo(h, SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION, NULL,
+                        NULL, dacl, NULL, sd);
+  CloseHandle(h);
+  return err == ERROR_SUCCESS ? 0 : -1;
+}
+
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap) {
+  PSECURITY_DESCRIPTOR sd = NULL;
+  PACL dacl = NULL;
+  ACL_SIZE_INFORMATION info;
+  int n = 0;
+  DWORD i;
+  if (read_dacl(name, which, &dacl, &sd) != 0) return -1;
+  if (dacl != NULL &&
+      GetAclInformation(dacl, &info, sizeof info, AclSizeInformation)) {
+    for (i = 0; i < info.AceCount && n < cap; i++) {
+      ACCESS_ALLOWED_ACE *ace;
+      LPSTR s;
+      if (!GetAce(dacl, i, (void **)&ace)) continue;
+      aces[n].allow = ace->Header.AceType == ACCESS_ALLOWED_ACE_TYPE;
+      aces[n].mask = ace->Mask;
+      aces[n].sid[0] = '\0';
+      if (ConvertSidToStringSidA((PSID)&ace->SidStart, &s)) {
+        snprintf(aces[n].sid, sizeof aces[n].sid, "%s", s);
+        LocalFree(s);
+      }
+      n++;
+    }
+  }
+  LocalFree(sd);
+  return n;
+}
+#else
+int ts_has_dacls(void) { return 0; }
+const char *ts_self_sid(void) { return ""; }
+
+struct ts_raw_listener {
+  int fd;
+  char path[200];
+};
+
+/* The socket a listener would bind, in the rendezvous directory. */
+static void rendezvous_path(const char *name, char *out, size_t cap) {
+  const char *dir = getenv("HANDOFF_DIR");
+  const char *tmp = getenv("TMPDIR");
+  char d[150];
+  if (dir != NULL && dir[0] != '\0') {
+    snprintf(out, cap, "%s/%s.sock", dir, name);
+    return;
+  }
+  snprintf(d, sizeof d, "%s/handoff-%lu",
+           tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp",
+           (unsigned long)geteuid());
+  mkdir(d, 0700);
+  snprintf(out, cap, "%s/%s.sock", d, name);
+}
+
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid) {
+  struct sockaddr_un sa;
+  ts_raw_listener_t *l;
+  if (name_sid != NULL || owner_sid != NULL) return NULL; /* Windows only */
+  l = calloc(1, sizeof *l);
+  rendezvous_path(name, l->path, sizeof l->path);
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (strlen(l->path) >= sizeof sa.sun_path) {
+    free(l);
+    return NULL;
+  }
+  memcpy(sa.sun_path, l->path, strlen(l->path) + 1);
+  unlink(l->path);
+  l->fd = socket(AF_UNIX, TS_RAW_SOCKTYPE | TS_SOCK_CLOEXEC, 0);
+  if (l->fd < 0 || bind(l->fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+      listen(l->fd, 8) != 0) {
+    if (l->fd >= 0) close(l->fd);
+    free(l);
+    return NULL;
+  }
+  return l;
+}
+
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms) {
   struct pollfd p;
   ts_raw_t *r;
   int fd;
@@ -1187,11 +1373,35 @@ ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms) {
   if (poll(&p, 1, timeout_ms) <= 0) return NULL;
   fd = accept(l->fd, NULL, NULL);
   if (fd < 0) return NULL;
-  unlink(raw_listen_path); /* a test connects once */
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   r = malloc(sizeof *r);
   r->fd = fd;
   return r;
 }
-int ts_raw_records(void) { return TS_RAW_SOCKTYPE == SOCK_SEQPACKET; }
+
+void ts_raw_listener_close(ts_raw_listener_t *l) {
+  if (l == NULL) return;
+  close(l->fd);
+  unlink(l->path);
+  free(l);
+}
+
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap) {
+  (void)name;
+  (void)which;
+  (void)aces;
+  (void)cap;
+  return -1;
+}
+int ts_impersonate_low_integrity(void) { return -1; }
+void ts_revert(void) {}
 #endif
+
+/* 1 if the channel transport keeps record boundaries. */
+int ts_raw_records(void) {
+#ifdef _WIN32
+  return 1; /* message-mode pipes */
+#else
+  return TS_RAW_SOCKTYPE == SOCK_SEQPACKET;
+#endif
+}

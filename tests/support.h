@@ -96,6 +96,12 @@ int ts_skipped(void);
 /* Wait for a send waitable (handoff_chan_send_waitable) to report room:
  * 1, or 0 on timeout. */
 int ts_wait_send_room(handoff_waitable_t w, int timeout_ms);
+/* 1 if s becomes readable (data or end of stream) within timeout_ms. */
+int ts_readable(handoff_sock_t s, int timeout_ms);
+/* Receive one datagram on s and answer its sender with this process's
+ * handle count, as a string.  0 or -1. */
+int ts_udp_reply_count(handoff_sock_t s);
+
 /* Wait until one of n waitables is ready: its index, or -1 on timeout. */
 int ts_wait_any(const handoff_waitable_t *w, int n, int timeout_ms);
 
@@ -166,14 +172,42 @@ int ts_fork_call(void (*fn)(void *), void *arg);
  * pending afterwards (then it is taken).  0 on a failure, -1 where there
  * are no signals (Windows). */
 int ts_sigpipe_guard_send(int pending_before, int *pending_after);
-/* A raw listener on a rendezvous name (POSIX; NULL on Windows), and one
- * connection from it within timeout_ms (NULL on timeout).  Close both with
- * ts_raw_close. */
-ts_raw_t *ts_raw_listen(const char *name);
-ts_raw_t *ts_raw_accept(ts_raw_t *l, int timeout_ms);
 /* 1 if the channel transport keeps record boundaries (SOCK_SEQPACKET,
  * message-mode pipes), 0 for the POSIX stream transport. */
 int ts_raw_records(void);
+/* ---- for the security cases (names, owners, DACLs) --------------------- */
+
+/* 1 where names are guarded by owners and DACLs (Windows), 0 on POSIX. */
+int ts_has_dacls(void);
+/* Windows: this process's user SID string; "" on POSIX. */
+const char *ts_self_sid(void);
+/* A raw listener below the library, on the name's rendezvous point:
+ * POSIX a SOCK_SEQPACKET socket where handoff_listen would bind; Windows
+ * the pipe \\.\pipe\handoff-<name_sid>-<name> (name_sid NULL: ours),
+ * owned by owner_sid (NULL: our user), waiting for one client.  NULL on
+ * failure, and on POSIX for a non-NULL name_sid or owner_sid. */
+typedef struct ts_raw_listener ts_raw_listener_t;
+ts_raw_listener_t *ts_raw_listen(const char *name, const char *name_sid,
+                                 const char *owner_sid);
+/* The client that connected within timeout_ms (Windows: the one instance;
+ * it may have come and gone), or NULL. */
+ts_raw_t *ts_raw_accept(ts_raw_listener_t *l, int timeout_ms);
+void ts_raw_listener_close(ts_raw_listener_t *l);
+
+/* The DACL of a listener's pipe or of its name's mutex (Windows): up to cap
+ * entries into aces, the count returned; -1 on POSIX or failure. */
+enum { TS_DACL_PIPE, TS_DACL_MUTEX };
+typedef struct {
+  int allow;          /* an access-allowed entry */
+  unsigned long mask; /* its rights */
+  char sid[200];      /* whom it names */
+} ts_ace_t;
+int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap);
+/* Windows: this thread now runs as a low-integrity copy of our token (0),
+ * or the OS would not lower it (-1: Wine keeps the level; POSIX has none).
+ * ts_revert returns to the process's own token. */
+int ts_impersonate_low_integrity(void);
+void ts_revert(void);
 
 #endif /* HANDOFF_TEST_SUPPORT_H */
 

@@ -67,54 +67,6 @@ fail:
 
 /* ---- Raw frame I/O ----------------------------------------------------- */
 
-/* Writes.  A message the pipe cannot take at once stays in wbuf with its
- * write pending: it is ours to deliver from then on, as bytes in a POSIX
- * socket buffer are the kernel's.  The next send first waits (by its own
- * deadline) for that write to end; nothing of the new message is done
- * before, so nothing is duplicated for a message that then times out.  wev
- * is set whenever no write is pending: the send waitable. */
-
-/* Wait by deadline for the pending write to end.  0 (none pending, or it
- * completed), ETIMEDOUT (still pending), or the error it ended with. */
-static int finish_write(handoff_chan_t *c, uint64_t deadline) {
-  DWORD done, w;
-  if (!c->wpending) return 0;
-  w = WaitForSingleObject(c->wev, handoff__win_wait_ms(deadline));
-  if (w == WAIT_TIMEOUT) return handoff__err(HANDOFF_ETIMEDOUT);
-  if (w != WAIT_OBJECT_0) return handoff__win_err(GetLastError());
-  c->wpending = 0;
-  if (!GetOverlappedResult(c->pipe, &c->wov, &done, FALSE))
-    return handoff__win_err(GetLastError());
-  return 0;
-}
-
-/* Hand the n bytes of wbuf to the pipe: 0 once it has them or the write is
- * pending. */
-static int start_write(handoff_chan_t *c, size_t n) {
-  DWORD err;
-  memset(&c->wov, 0, sizeof(c->wov));
-  c->wov.hEvent = c->wev; /* WriteFile resets it; completion sets it */
-  if (WriteFile(c->pipe, c->wbuf, (DWORD)n, NULL, &c->wov)) return 0;
-  err = GetLastError();
-  if (err == ERROR_IO_PENDING) {
-    c->wpending = 1;
-    return 0;
-  }
-  SetEvent(c->wev); /* nothing pending */
-  return handoff__win_err(err);
-}
-
-/* At close: give a pending write up to LINGER_MS to go out, then cancel
- * it (the message is dropped). */
-static void flush_write(handoff_chan_t *c) {
-  DWORD done;
-  if (finish_write(c, handoff__deadline(LINGER_MS)) != HANDOFF_ETIMEDOUT)
-    return;
-  CancelIoEx(c->pipe, &c->wov);
-  GetOverlappedResult(c->pipe, &c->wov, &done, TRUE);
-  c->wpending = 0;
-}
-
 /* Start a ReadFile of the next frame into rbuf unless one is pending.
  * 0 or the error that kept it from starting. */
 static DWORD start_read(handoff_chan_t *c) {
@@ -160,11 +112,21 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
 
 /* ---- Sockets in and out ------------------------------------------------ */
 
+/* A received socket keeps the sender's socket state: non-blocking mode,
+ * WSAEventSelect/WSAAsyncSelect registration, and an I/O completion port
+ * binding (a socket bound to a port in the sender cannot be bound to one
+ * in the receiver).  WSA_FLAG_NO_HANDLE_INHERIT asks for a handle no child
+ * inherits; it is also cleared explicitly, as a provider may ignore the
+ * flag (it was added in Windows 7 SP1). */
 static SOCKET import_info(const unsigned char *p) {
   WSAPROTOCOL_INFOW info;
+  SOCKET s;
   memcpy(&info, p, HANDOFF__WIN_INFO_SIZE);
-  return WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
-                    &info, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                 &info, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (s != INVALID_SOCKET)
+    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+  return s;
 }
 
 /* Import and close the socket infos of the got bytes at b. */
@@ -215,49 +177,111 @@ void handoff__be_close_sock(handoff_sock_t s) { closesocket(s); }
 
 /* The pipe's other end is closed or its process has exited. */
 static int peer_gone(handoff_chan_t *c) {
-  DWORD avail, err, w;
-  HANDLE h;
+  DWORD avail, err;
   if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL)) {
     err = GetLastError();
     if (err == ERROR_BROKEN_PIPE || err == ERROR_NO_DATA ||
         err == ERROR_PIPE_NOT_CONNECTED)
       return 1;
   }
-  h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)c->core.peer.pid);
-  if (h == NULL) return GetLastError() == ERROR_INVALID_PARAMETER;
-  w = WaitForSingleObject(h, 0);
-  CloseHandle(h);
-  return w == WAIT_OBJECT_0;
+  return c->peer_proc != NULL &&
+         WaitForSingleObject(c->peer_proc, 0) == WAIT_OBJECT_0;
 }
 
-/* Check them all before duplicating any: a duplicate cannot be undone.
- * One socket needs no check of its own: if its duplication fails, nothing
- * was duplicated (and each check costs Wine two server calls). */
-static int check_socks(const handoff_sock_t *socks, size_t nsocks) {
-  size_t i;
-  int type, optlen, err;
-  for (i = 0; i < nsocks && nsocks > 1; i++) {
-    optlen = (int)sizeof(type);
-    if (getsockopt(socks[i], SOL_SOCKET, SO_TYPE, (char *)&type, &optlen) ==
-        SOCKET_ERROR) {
-      err = WSAGetLastError();
-      if (err == WSAENOTSOCK || err == ERROR_INVALID_HANDLE)
-        return handoff__oserr(err, HANDOFF_ENOTSOCK);
-      return handoff__win_err((DWORD)err);
-    }
-  }
+/* Where an info we made says the duplicate lives in the peer: Wine keeps
+ * the handle value in dwServiceFlags3 (marked by 0xff00ff00 in
+ * dwServiceFlags4: seen here); a provider with IFS handles may keep it in
+ * dwProviderReserved, which "is available for the service provider's use
+ * and can be used to store any useful context information, including a
+ * duplicated handle" ("Shared Sockets in the SPI",
+ * https://learn.microsoft.com/windows/win32/winsock/shared-sockets-in-the-spi-2).
+ * 0 if neither. */
+static ULONG_PTR dup_value(const WSAPROTOCOL_INFOW *info) {
+  if (info->dwServiceFlags4 == 0xff00ff00u) return info->dwServiceFlags3;
+  if ((info->dwServiceFlags1 & XP1_IFS_HANDLES) != 0)
+    return info->dwProviderReserved;
   return 0;
 }
 
-/* Duplicate each socket for the peer into its info in wbuf. */
+typedef BOOL(WINAPI *compare_fn)(HANDLE, HANDLE);
+
+/* CompareObjectHandles (Windows 10 and later; Wine has it), or NULL. */
+static compare_fn compare_handles(void) {
+  static compare_fn fn;
+  static volatile LONG looked;
+  HMODULE m;
+  if (!InterlockedCompareExchange(&looked, 1, 0)) {
+    m = GetModuleHandleW(L"kernelbase.dll");
+    if (m != NULL)
+      fn = (compare_fn)(void (*)(void))GetProcAddress(m,
+                                                      "CompareObjectHandles");
+  }
+  return fn;
+}
+
+/* Close the peer's handle value if it is a duplicate of sock: only a
+ * handle that really is one (where the OS can tell: CompareObjectHandles)
+ * is closed, so a provider that keeps something else in the info never
+ * makes us close an unrelated handle of the peer. */
+static void revoke_one(HANDLE peer, ULONG_PTR value, SOCKET sock) {
+  compare_fn same = compare_handles();
+  HANDLE mine;
+  BOOL ours;
+  if (!DuplicateHandle(peer, (HANDLE)value, GetCurrentProcess(), &mine, 0,
+                       FALSE, DUPLICATE_SAME_ACCESS))
+    return;
+  ours = same == NULL || same(mine, (HANDLE)sock);
+  CloseHandle(mine);
+  if (ours && DuplicateHandle(peer, (HANDLE)value, GetCurrentProcess(), &mine,
+                              0, FALSE, DUPLICATE_CLOSE_SOURCE))
+    CloseHandle(mine);
+}
+
+/* Take back the first n duplicates made for the peer (their infos in
+ * wbuf): the frame that would have named them was never delivered, so the
+ * peer cannot know them, and without this they would live in its process
+ * until it exits (the remote end of a TCP connection would never see EOF).
+ * WSADuplicateSocketW has already put each one into the peer ("Shared
+ * Sockets in the SPI": the provider "performs whatever operations are
+ * needed in the source process context"); DuplicateHandle with
+ * DUPLICATE_CLOSE_SOURCE through our handle on the peer closes it there
+ * ("DuplicateHandle",
+ * https://learn.microsoft.com/windows/win32/api/handleapi/nf-handleapi-duplicatehandle),
+ * and we close our copy.  Verified under Wine (the remote end sees EOF).
+ * A provider that keeps the value nowhere we can read leaves its
+ * duplicate in the peer until the peer exits; Windows 10 and later have no
+ * such provider for TCP/IP (layered service providers are deprecated). */
+static void revoke(handoff_chan_t *c, const handoff_sock_t *socks, size_t n) {
+  WSAPROTOCOL_INFOW info;
+  ULONG_PTR value;
+  size_t i;
+  for (i = 0; i < n; i++) {
+    memcpy(&info, c->wbuf + HANDOFF__HDR_SIZE + i * HANDOFF__WIN_INFO_SIZE,
+           HANDOFF__WIN_INFO_SIZE);
+    value = dup_value(&info);
+    if (value != 0 && socks[i] != INVALID_SOCKET)
+      revoke_one(c->peer_proc, value, socks[i]);
+  }
+}
+
+/* Duplicate each socket for the peer into its info in wbuf.  On failure
+ * the ones already made are revoked.  No separate "is it a socket" check
+ * first: a failing duplication is undone by the revocation. */
 static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
                         size_t nsocks) {
   WSAPROTOCOL_INFOW info;
   size_t i;
   int err;
+  if (nsocks == 0) return 0;
+  /* Without its process we cannot keep the id from naming another one. */
+  if (c->peer_proc == NULL)
+    return handoff__oserr(ERROR_ACCESS_DENIED, HANDOFF_ESYS);
+  if (WaitForSingleObject(c->peer_proc, 0) == WAIT_OBJECT_0)
+    return handoff__oserr(ERROR_BROKEN_PIPE, HANDOFF_ECLOSED);
   for (i = 0; i < nsocks; i++) {
     if (WSADuplicateSocketW(socks[i], (DWORD)c->core.peer.pid, &info) != 0) {
       err = WSAGetLastError();
+      revoke(c, socks, i);
       if (err == WSAENOTSOCK || err == ERROR_INVALID_HANDLE)
         return handoff__oserr(err, HANDOFF_ENOTSOCK);
       if (peer_gone(c)) return handoff__oserr(err, HANDOFF_ECLOSED);
@@ -269,8 +293,91 @@ static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
   return 0;
 }
 
-/* ReadFile/WriteFile reset an overlapped event themselves, so nothing here
- * resets them either. */
+/* ---- Writes ------------------------------------------------------------ */
+
+/* A message the pipe cannot take at once stays in wbuf with its write
+ * pending: it is ours to deliver from then on, as bytes in a POSIX socket
+ * buffer are the kernel's, and handoff_send has returned 0 for it.  The
+ * next send first waits (by its own deadline) for that write to end, so a
+ * send that times out has duplicated nothing.  A pending write that fails
+ * (the peer closed its end unread) takes its duplicates back, checked
+ * against the copies kept while it was pending (the caller may have closed
+ * its sockets by then).  wev is set whenever no write is pending: the send
+ * waitable.  ReadFile/WriteFile reset their event themselves. */
+
+static void drop_copies(handoff_chan_t *c) {
+  size_t i;
+  for (i = 0; i < c->pend_n; i++)
+    if (c->pend_socks[i] != INVALID_SOCKET) closesocket(c->pend_socks[i]);
+  c->pend_n = 0;
+}
+
+/* Copies of the pending message's sockets, made only when a write pends. */
+static void keep_copies(handoff_chan_t *c, const handoff_sock_t *socks,
+                        size_t n) {
+  HANDLE self = GetCurrentProcess(), h;
+  for (c->pend_n = 0; c->pend_n < n; c->pend_n++)
+    c->pend_socks[c->pend_n] =
+        DuplicateHandle(self, (HANDLE)socks[c->pend_n], self, &h, 0, FALSE,
+                        DUPLICATE_SAME_ACCESS)
+            ? (SOCKET)h
+            : INVALID_SOCKET;
+}
+
+/* The pending write is over, with err (0: delivered). */
+static int end_pending(handoff_chan_t *c, DWORD err) {
+  c->wpending = 0;
+  if (err != 0) revoke(c, c->pend_socks, c->pend_n);
+  drop_copies(c);
+  return err == 0 ? 0 : handoff__win_err(err);
+}
+
+/* Wait by deadline for the pending write to end.  0 (none pending, or it
+ * was delivered), ETIMEDOUT (still pending), or what it failed with. */
+static int finish_write(handoff_chan_t *c, uint64_t deadline) {
+  DWORD done, w;
+  if (!c->wpending) return 0;
+  w = WaitForSingleObject(c->wev, handoff__win_wait_ms(deadline));
+  if (w == WAIT_TIMEOUT) return handoff__err(HANDOFF_ETIMEDOUT);
+  if (w != WAIT_OBJECT_0) return handoff__win_err(GetLastError());
+  return end_pending(c, GetOverlappedResult(c->pipe, &c->wov, &done, FALSE)
+                            ? 0
+                            : GetLastError());
+}
+
+/* Hand the n bytes of wbuf to the pipe: 0 once it has them or the write is
+ * pending. */
+static int start_write(handoff_chan_t *c, size_t n,
+                       const handoff_sock_t *socks, size_t nsocks) {
+  DWORD err;
+  memset(&c->wov, 0, sizeof(c->wov));
+  c->wov.hEvent = c->wev;
+  if (WriteFile(c->pipe, c->wbuf, (DWORD)n, NULL, &c->wov)) return 0;
+  err = GetLastError();
+  if (err == ERROR_IO_PENDING) {
+    keep_copies(c, socks, nsocks);
+    c->wpending = 1;
+    return 0;
+  }
+  SetEvent(c->wev); /* nothing pending */
+  return handoff__win_err(err);
+}
+
+/* At close: give a pending write LINGER_MS to go out, then cancel it (the
+ * message is dropped and its duplicates taken back). */
+static void flush_write(handoff_chan_t *c) {
+  DWORD done;
+  if (finish_write(c, handoff__deadline(LINGER_MS)) != HANDOFF_ETIMEDOUT)
+    return;
+  CancelIoEx(c->pipe, &c->wov);
+  (void)end_pending(c, GetOverlappedResult(c->pipe, &c->wov, &done, TRUE)
+                           ? 0
+                           : GetLastError());
+}
+
+/* A frame that was not written (the peer closed its end, any failure)
+ * takes its duplicates back: a send that fails leaves nothing in the peer,
+ * and the "timeout 0, retry" pattern leaks nothing. */
 int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
                      const handoff_sock_t *socks, size_t nsocks,
                      const void *data, size_t len, uint64_t deadline,
@@ -279,12 +386,22 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   int r;
   (void)timeout_ms;
   r = finish_write(c, deadline);
-  if (r == 0) r = check_socks(socks, nsocks);
   if (r == 0) r = export_socks(c, socks, nsocks);
   if (r != 0) return r;
   memcpy(c->wbuf, hdr, HANDOFF__HDR_SIZE);
   if (len != 0) memcpy(c->wbuf + off, data, len);
-  return start_write(c, off + len);
+  r = start_write(c, off + len, socks, nsocks);
+  if (r != 0) {
+    revoke(c, socks, nsocks);
+    if (peer_gone(c))
+      r = handoff__oserr(handoff_last_oserror(), HANDOFF_ECLOSED);
+  }
+  return r;
+}
+
+int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
+  *out = c->wev;
+  return 0;
 }
 
 /* ---- Event loops and closing ------------------------------------------- */
@@ -305,11 +422,6 @@ int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
   c->waitable = 1;
   arm(c);
   *out = c->rev;
-  return 0;
-}
-
-int handoff__be_send_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
-  *out = c->wev;
   return 0;
 }
 
@@ -346,6 +458,7 @@ void handoff__be_chan_free(handoff_chan_t *c) {
   }
   drain(c);
   CloseHandle(c->pipe);
+  if (c->peer_proc != NULL) CloseHandle(c->peer_proc);
   CloseHandle(c->wev);
   CloseHandle(c->rev);
   free(c->wbuf);

@@ -37,14 +37,23 @@ typedef char handoff__win_info_size_check[
 struct handoff_chan {
   handoff__core_t core; /* first: lib's view (core.peer.pid, .sid) */
   HANDLE pipe;          /* message-mode named pipe, overlapped */
+  /* The peer's process, held from the moment its identity was taken until
+   * handoff_close, so that its id cannot name another process while we
+   * duplicate sockets for it (DUP_HANDLE | SYNCHRONIZE | QUERY_LIMITED);
+   * NULL if we may not open it (another user): then no socket goes out. */
+  HANDLE peer_proc;
   int waitable;         /* in an event loop: keep a read pending on rev */
 
   /* Send side: one buffer for a whole frame, one event (set while no
-   * write is pending), at most one write pending (chan.c). */
+   * write is pending), at most one write pending (chan.c); while it is,
+   * our own copies of its sockets, to check what we take back if it fails
+   * (INVALID_SOCKET where no copy could be made). */
   HANDLE wev;
   OVERLAPPED wov;
   unsigned char *wbuf;
   int wpending;
+  size_t pend_n;
+  SOCKET pend_socks[HANDOFF_MAX_SOCKS];
 
   /* Receive side: at most one ReadFile pending into rbuf (which also holds
    * a held message's payload: no read is started while one is held). */
@@ -56,10 +65,14 @@ struct handoff_chan {
 
 enum { HANDOFF__WIN_IDLE, HANDOFF__WIN_PENDING, HANDOFF__WIN_CONNECTED };
 
+/* A pipe name's longest form, with its NUL ("CreateNamedPipeW": "The entire
+ * pipe name string can be up to 256 characters long"). */
+#define HANDOFF__WIN_PIPE_PATH_MAX 257
+
 struct handoff_listener {
-  WCHAR path[128];         /* \\.\pipe\handoff-<name> */
-  PSECURITY_DESCRIPTOR sd; /* owner + SYSTEM, LocalFree'd */
-  HANDLE mutex;            /* Local\handoff-<name>: the name is ours */
+  WCHAR path[HANDOFF__WIN_PIPE_PATH_MAX]; /* \\.\pipe\handoff-<SID>-<name> */
+  PSECURITY_DESCRIPTOR sd; /* owner + SYSTEM (+ admitted), LocalFree'd */
+  HANDLE mutex;            /* Global\handoff-<SID>-<name>: the name is ours */
   HANDLE inst;             /* the instance waiting for a client, or NULL */
   int state;               /* HANDOFF__WIN_IDLE / _PENDING / _CONNECTED */
   HANDLE ev;
@@ -95,19 +108,41 @@ DWORD handoff__win_wait_ms(uint64_t deadline);
 
 /* ---- peer.c ------------------------------------------------------------ */
 
-/* "D:P(A;;GA;;;SY)(A;;GA;;;<our user SID>)" as a security descriptor;
- * free with LocalFree.  _ex adds authenticated users (HANDOFF_ALLOW_ANYONE)
- * and the SID string allow (not NULL). */
+/* Hold the peer process of c (pid, as the OS named it for the pipe; or a
+ * handle to it, duplicated, when proc is not NULL) in c->peer_proc and set
+ * core.peer.pid.  taken (not NULL): when the connection was taken; a
+ * process created after it is not the peer (its id was reused): EACCES,
+ * and c->peer_proc stays NULL.  A process we may not open is not an error
+ * (c->peer_proc stays NULL: sockets cannot flow to it anyway). */
+int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
+                           const FILETIME *taken);
+
+/* "O:<us>D:P(A;;GA;;;SY)(A;;GA;;;<us>)" (us: our user SID) as a security
+ * descriptor; free with LocalFree.  _ex adds authenticated users
+ * (HANDOFF_ALLOW_ANYONE) and the SID string allow (not NULL), granted only
+ * what a client needs (read, write data, write attributes). */
 int handoff__win_sd_create(PSECURITY_DESCRIPTOR *out);
 int handoff__win_sd_create_ex(unsigned flags, const char *allow,
                               PSECURITY_DESCRIPTOR *out);
 /* The user SID of a process (handle, or id) as a string. */
 int handoff__win_process_sid(HANDLE proc, char *out, size_t cap);
 int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
-/* On a listener's new channel: record the client's user SID from its
- * process token (the client process as the OS reports it) in
- * core.peer.sid and decide: 0 admitted, EACCES refused. */
+/* On a listener's new channel: record the client's user SID (in core.peer.sid)
+ * from the token the pipe gives for its client (ImpersonateNamedPipeClient at the
+ * client's level, then back) and decide: 0 admitted, EACCES refused (another
+ * user not admitted, or our user at a lower integrity level than ours). */
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow);
+/* The user whose listeners handoff_connect reaches, as a canonical SID
+ * string: $HANDOFF_SERVER_SID, else self_sid.  EINVAL if malformed. */
+int handoff__win_server_sid(const char *self_sid, char *out, size_t cap);
+/* The pipe's owner (the user who created its first instance) is the SID
+ * string expected: 0, else EACCES. */
+int handoff__win_owner_is(HANDLE pipe, const char *expected);
+/* Before anything is sent on a client's pipe: its owner and its serving
+ * process's user must be expected (is_self: expected is our own user).
+ * 0 and *pid (the server process), EACCES, ESYS. */
+int handoff__win_verify_server(HANDLE pipe, const char *expected, int is_self,
+                               DWORD *pid);
 
 #endif /* HANDOFF_WIN32_INTERNAL_H */

@@ -354,7 +354,8 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     /* The handle keeps the id from being reused (win32/proc.c). */
     p->h = pi.hProcess;
     p->pid = pi.dwProcessId;
-    c->core.peer.pid = (long)pi.dwProcessId; /* the OS's number for it */
+    /* The OS's number for it, and a handle that keeps the number its. */
+    (void)handoff__win_hold_peer(c, pi.dwProcessId, pi.hProcess, NULL);
     (void)handoff__win_process_sid(pi.hProcess, c->core.peer.sid,
                                    sizeof(c->core.peer.sid));
     *chan = c;
@@ -427,7 +428,9 @@ int handoff_inherited(handoff_chan_t **out) {
   }
   /* The peer is whoever holds the server end, as the OS says. */
   if (GetNamedPipeServerProcessId(h, &pid)) {
-    c->core.peer.pid = (long)pid;
+    FILETIME now;
+    GetSystemTimeAsFileTime(&now);
+    (void)handoff__win_hold_peer(c, pid, NULL, &now);
     (void)handoff__win_pid_sid(pid, c->core.peer.sid,
                                sizeof(c->core.peer.sid));
   }
