@@ -35,11 +35,19 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#if HAVE_DECL_MSG_NOSIGNAL
-#define SEND_FLAGS MSG_NOSIGNAL
-#else
-#define SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket */
-#endif
+#include "posix/sigpipe.h"
+
+/* No SIGPIPE where the OS has neither MSG_NOSIGNAL nor SO_NOSIGPIPE: the
+ * guard of posix/sigpipe.h (nothing elsewhere); errno is kept. */
+static ssize_t send_guarded(int fd, const struct msghdr *msg, const void *buf,
+                            size_t len, int flags) {
+  handoff__px_sigpipe_t sp;
+  ssize_t n;
+  handoff__px_sigpipe_block(&sp);
+  n = msg != NULL ? sendmsg(fd, msg, flags) : send(fd, buf, len, flags);
+  handoff__px_sigpipe_restore(&sp);
+  return n;
+}
 #if HAVE_DECL_MSG_CMSG_CLOEXEC
 #define RECV_FLAGS MSG_CMSG_CLOEXEC
 #else
@@ -54,11 +62,12 @@ static int flush_tail(handoff_chan_t *c, uint64_t deadline, int *timeout_ms) {
   ssize_t n;
   int r, flags;
   while (c->stail_len > 0) {
-    flags = SEND_FLAGS;
+    flags = HANDOFF__PX_NOSIGNAL;
     r = handoff__px_next_try(c->fd, SO_SNDTIMEO, &c->snd_timeo, timeout_ms,
                              deadline, &flags);
     if (r != 0) return r;
-    n = send(c->fd, c->stail + c->stail_off, c->stail_len, flags);
+    n = send_guarded(c->fd, NULL, c->stail + c->stail_off, c->stail_len,
+                     flags);
     if (n > 0) {
       c->stail_off += (size_t)n;
       c->stail_len -= (size_t)n;
@@ -123,11 +132,11 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   frame_rest(&msg, iov, hdr, data, len, 0);
   handoff__px_socks_msg(&msg, ctl.buf, socks, nsocks);
   for (;;) {
-    flags = SEND_FLAGS;
+    flags = HANDOFF__PX_NOSIGNAL;
     r = handoff__px_next_try(c->fd, SO_SNDTIMEO, &c->snd_timeo, &timeout_ms,
                              deadline, &flags);
     if (r != 0) break;
-    n = sendmsg(c->fd, &msg, flags);
+    n = send_guarded(c->fd, &msg, NULL, 0, flags);
     if (n > 0) {
       sent += (size_t)n;
       if (sent == total) return 0;
