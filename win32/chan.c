@@ -305,10 +305,13 @@ static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
  * its sockets by then).  wev is set whenever no write is pending: the send
  * waitable.  ReadFile/WriteFile reset their event themselves. */
 
+/* The copies are plain handle duplicates, never used as sockets: closed
+ * with CloseHandle (Wine's closesocket refuses a handle it did not make). */
 static void drop_copies(handoff_chan_t *c) {
   size_t i;
   for (i = 0; i < c->pend_n; i++)
-    if (c->pend_socks[i] != INVALID_SOCKET) closesocket(c->pend_socks[i]);
+    if (c->pend_socks[i] != INVALID_SOCKET)
+      CloseHandle((HANDLE)c->pend_socks[i]);
   c->pend_n = 0;
 }
 
