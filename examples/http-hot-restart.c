@@ -39,6 +39,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h> /* struct timeval: musl has it only here */
 #include <time.h>
 #include <unistd.h>
 
