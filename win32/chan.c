@@ -299,39 +299,16 @@ static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
  * pending: it is ours to deliver from then on, as bytes in a POSIX socket
  * buffer are the kernel's, and handoff_send has returned 0 for it.  The
  * next send first waits (by its own deadline) for that write to end, so a
- * send that times out has duplicated nothing.  A pending write that fails
- * (the peer closed its end unread) takes its duplicates back, checked
- * against the copies kept while it was pending (the caller may have closed
- * its sockets by then).  wev is set whenever no write is pending: the send
+ * send that times out has duplicated nothing.  wev is set whenever no write is pending: the send
  * waitable.  ReadFile/WriteFile reset their event themselves. */
 
-/* The copies are plain handle duplicates, never used as sockets: closed
- * with CloseHandle (Wine's closesocket refuses a handle it did not make). */
-static void drop_copies(handoff_chan_t *c) {
-  size_t i;
-  for (i = 0; i < c->pend_n; i++)
-    if (c->pend_socks[i] != INVALID_SOCKET)
-      CloseHandle((HANDLE)c->pend_socks[i]);
-  c->pend_n = 0;
-}
-
-/* Copies of the pending message's sockets, made only when a write pends. */
-static void keep_copies(handoff_chan_t *c, const handoff_sock_t *socks,
-                        size_t n) {
-  HANDLE self = GetCurrentProcess(), h;
-  for (c->pend_n = 0; c->pend_n < n; c->pend_n++)
-    c->pend_socks[c->pend_n] =
-        DuplicateHandle(self, (HANDLE)socks[c->pend_n], self, &h, 0, FALSE,
-                        DUPLICATE_SAME_ACCESS)
-            ? (SOCKET)h
-            : INVALID_SOCKET;
-}
-
-/* The pending write is over, with err (0: delivered). */
+/* The pending write is over, with err (0: delivered).  A failed one keeps
+ * its duplicates in the peer: the caller may have closed its sockets, so
+ * nothing can check what the infos name (revoke_one), and closing an
+ * unchecked handle value in the peer is not safe.  (Keeping our own copies
+ * to check against made Wine 8's server hang here.) */
 static int end_pending(handoff_chan_t *c, DWORD err) {
   c->wpending = 0;
-  if (err != 0) revoke(c, c->pend_socks, c->pend_n);
-  drop_copies(c);
   return err == 0 ? 0 : handoff__win_err(err);
 }
 
@@ -350,15 +327,13 @@ static int finish_write(handoff_chan_t *c, uint64_t deadline) {
 
 /* Hand the n bytes of wbuf to the pipe: 0 once it has them or the write is
  * pending. */
-static int start_write(handoff_chan_t *c, size_t n,
-                       const handoff_sock_t *socks, size_t nsocks) {
+static int start_write(handoff_chan_t *c, size_t n) {
   DWORD err;
   memset(&c->wov, 0, sizeof(c->wov));
   c->wov.hEvent = c->wev;
   if (WriteFile(c->pipe, c->wbuf, (DWORD)n, NULL, &c->wov)) return 0;
   err = GetLastError();
   if (err == ERROR_IO_PENDING) {
-    keep_copies(c, socks, nsocks);
     c->wpending = 1;
     return 0;
   }
@@ -393,7 +368,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   if (r != 0) return r;
   memcpy(c->wbuf, hdr, HANDOFF__HDR_SIZE);
   if (len != 0) memcpy(c->wbuf + off, data, len);
-  r = start_write(c, off + len, socks, nsocks);
+  r = start_write(c, off + len);
   if (r != 0) {
     revoke(c, socks, nsocks);
     if (peer_gone(c))

@@ -45,15 +45,11 @@ struct handoff_chan {
   int waitable;         /* in an event loop: keep a read pending on rev */
 
   /* Send side: one buffer for a whole frame, one event (set while no
-   * write is pending), at most one write pending (chan.c); while it is,
-   * our own copies of its sockets, to check what we take back if it fails
-   * (INVALID_SOCKET where no copy could be made). */
+   * write is pending), at most one write pending (chan.c). */
   HANDLE wev;
   OVERLAPPED wov;
   unsigned char *wbuf;
   int wpending;
-  size_t pend_n;
-  SOCKET pend_socks[HANDOFF_MAX_SOCKS];
 
   /* Receive side: at most one ReadFile pending into rbuf (which also holds
    * a held message's payload: no read is started while one is held). */
