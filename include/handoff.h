@@ -252,7 +252,25 @@ HANDOFF_EXTERN int handoff_peer(handoff_chan_t *c, handoff_peer_t *out);
  * (WSADuplicateSocketW opens its target by id): a listener that is not an
  * administrator can admit another user but cannot exchange sockets with
  * that user's processes.  A client reaches another user's listener by
- * setting HANDOFF_SERVER_SID to that user's SID (see handoff_connect). */
+ * setting HANDOFF_SERVER_SID to that user's SID (see handoff_connect).
+ *
+ * Windows: what a peer can do to the receiving process.  A socket arrives
+ * as a WSAPROTOCOL_INFOW, which names a handle value the sender's
+ * WSADuplicateSocketW made in the receiver: it is the peer's claim, not a
+ * capability.  Each channel decides once, when the peer's identity is
+ * taken, whether the peer could itself have put a handle into this
+ * process (an AccessCheck of this process's security descriptor against
+ * the peer's token for PROCESS_DUP_HANDLE, or a token holding
+ * SeDebugPrivilege).  Such a peer (by default any process of our own user
+ * at our integrity level or above) has its infos imported; it could
+ * equally duplicate, or close, any handle of ours with DuplicateHandle,
+ * so an info of its naming one of our own handles gives the caller that
+ * handle, and closing it closes ours.  Every socket a frame of its that is
+ * rejected carried is closed.  A peer that could not (a refused one,
+ * another user admitted here, a lower integrity level) cannot have made a
+ * handle here: nothing it names is imported or closed, and a message of
+ * its carrying sockets fails the channel with HANDOFF_EPROTO; it can send
+ * data only, and receive sockets only if we may open its process. */
 #define HANDOFF_ALLOW_ANYONE 1u /* any local user (Windows: any logged-on
                                    user; never remote clients) */
 typedef struct {
@@ -458,8 +476,11 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *            hands the caller exactly that descriptor.
  *  EPROTO    the peer sent something malformed, or its HELLO (checked by
  *            the first recv) was of another version; anything it carried
- *            is closed and the channel is failed (later calls return
- *            EPROTO).
+ *            is closed, whatever its type or count, and the channel is
+ *            failed (later calls return EPROTO).  Windows: also a message
+ *            carrying sockets from a peer that could not have put them
+ *            into this process (see handoff_access_t); nothing it names
+ *            is touched.
  *  ENOMEM, ESYS  out of memory / other OS failure.
  * Windows: a received socket is the sender's socket, shared: it keeps the
  * sender's non-blocking mode, WSAEventSelect/WSAAsyncSelect registration

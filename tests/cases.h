@@ -16,6 +16,7 @@ Suite *eventloop_suite(void);
 Suite *portability_suite(void);
 Suite *chanfaults_suite(void);
 Suite *security_suite(void);
+Suite *forged_suite(void);
 
 int helper_server(int argc, char **argv);
 int helper_exit_now(int argc, char **argv);
@@ -50,6 +51,9 @@ int helper_refs_flood(int argc, char **argv);
 int helper_raw_named_notsock(int argc, char **argv);
 int helper_raw_midframe_fds(int argc, char **argv);
 int helper_bulk_check(int argc, char **argv);
+int helper_raw_rejected(int argc, char **argv);
+int helper_raw_answer_socks(int argc, char **argv);
+int helper_raw_forged(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */
 #define LEAK_BEGIN() long leak_base_ = ts_handle_count()

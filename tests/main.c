@@ -25,6 +25,9 @@ static const ts_helper_t helpers[] = {
     {"storm-echo", helper_storm_echo},
     {"slow-counter", helper_slow_counter},
     {"raw-refuser", helper_raw_refuser},
+    {"raw-rejected", helper_raw_rejected},
+    {"raw-answer-socks", helper_raw_answer_socks},
+    {"raw-forged", helper_raw_forged},
     {"take-over", helper_take_over},
     {"connect-low-integrity", helper_connect_low_integrity},
     {"hold-still", helper_hold_still},
@@ -79,6 +82,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, portability_suite());
   srunner_add_suite(sr, chanfaults_suite());
   srunner_add_suite(sr, security_suite());
+  srunner_add_suite(sr, forged_suite());
   /* Windows Check has no fork; run the same way everywhere. */
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);

@@ -689,7 +689,7 @@ int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
                  const handoff_sock_t *fds, size_t nfds) {
   union {
     struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * 128)];
+    char buf[CMSG_SPACE(sizeof(int) * 253)];
   } ctl;
   struct iovec iov;
   struct msghdr msg;
@@ -700,7 +700,7 @@ int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
   msg.msg_iovlen = 1;
   if (nfds > 0) {
     struct cmsghdr *cm;
-    if (nfds > 128) return -1;
+    if (nfds > 253) return -1;
     memset(&ctl, 0, sizeof ctl);
     msg.msg_control = ctl.buf;
     msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
@@ -1267,6 +1267,21 @@ int ts_impersonate_low_integrity(void) {
 
 void ts_revert(void) { RevertToSelf(); }
 
+int ts_drop_debug_privilege(void) {
+  TOKEN_PRIVILEGES tp;
+  HANDLE tok;
+  BOOL ok;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES, &tok))
+    return -1;
+  tp.PrivilegeCount = 1;
+  tp.Privileges[0].Attributes = SE_PRIVILEGE_REMOVED;
+  /* Not held at all: ERROR_NOT_ALL_ASSIGNED, and nothing to remove. */
+  ok = LookupPrivilegeValueW(NULL, L"SeDebugPrivilege", &tp.Privileges[0].Luid) &&
+       AdjustTokenPrivileges(tok, FALSE, &tp, 0, NULL, NULL);
+  CloseHandle(tok);
+  return ok ? 0 : -1;
+}
+
 /* The DACL of the listener's pipe (read through a client end: that is all
  * the test can open) or of its mutex. */
 static int read_dacl(const char *name, int which, PACL *dacl,
@@ -1394,6 +1409,7 @@ int ts_dacl(const char *name, int which, ts_ace_t *aces, int cap) {
   return -1;
 }
 int ts_impersonate_low_integrity(void) { return -1; }
+int ts_drop_debug_privilege(void) { return -1; }
 void ts_revert(void) {}
 #endif
 
@@ -1405,3 +1421,150 @@ int ts_raw_records(void) {
   return TS_RAW_SOCKTYPE == SOCK_SEQPACKET;
 #endif
 }
+
+/* ---- forged and rejected frames ----------------------------------------- */
+
+#define TS_INFO_SIZE 628
+
+int ts_info_from_hex(const char *hex, unsigned char *out) {
+  size_t i;
+  unsigned v;
+  if (strlen(hex) != 2 * TS_INFO_SIZE) return -1;
+  for (i = 0; i < TS_INFO_SIZE; i++) {
+    if (sscanf(hex + 2 * i, "%2x", &v) != 1) return -1;
+    out[i] = (unsigned char)v;
+  }
+  return 0;
+}
+
+#ifdef _WIN32
+/* The process at the other end of a raw pipe. */
+static DWORD raw_peer_pid(HANDLE h) {
+  ULONG pid = 0;
+  if (GetNamedPipeServerProcessId(h, &pid) && pid != GetCurrentProcessId())
+    return pid;
+  if (GetNamedPipeClientProcessId(h, &pid)) return pid;
+  return 0;
+}
+
+int ts_raw_write_socks(ts_raw_t *r, const unsigned char *hdr,
+                       const handoff_sock_t *socks, size_t n,
+                       const void *data, size_t len) {
+  size_t total = 16 + n * TS_INFO_SIZE + len, i;
+  unsigned char *b = malloc(total);
+  WSAPROTOCOL_INFOW info;
+  DWORD pid = raw_peer_pid(r->h);
+  int ret = 0;
+  if (b == NULL || pid == 0) {
+    free(b);
+    return -1;
+  }
+  memcpy(b, hdr, 16);
+  for (i = 0; i < n && ret == 0; i++) {
+    if (WSADuplicateSocketW(socks[i], pid, &info) != 0) ret = -1;
+    memcpy(b + 16 + i * TS_INFO_SIZE, &info, TS_INFO_SIZE);
+  }
+  if (len != 0) memcpy(b + 16 + n * TS_INFO_SIZE, data, len);
+  if (ret == 0) ret = ts_raw_write(r, b, total, NULL, 0);
+  free(b);
+  return ret;
+}
+
+int ts_forge_info(handoff_sock_t s, char *hex, size_t cap) {
+  WSAPROTOCOL_INFOW info;
+  const unsigned char *p = (const unsigned char *)&info;
+  SOCKET d;
+  size_t i;
+  if (cap < 2 * TS_INFO_SIZE + 1) return -1;
+  if (WSADuplicateSocketW(s, GetCurrentProcessId(), &info) != 0) return -1;
+  /* The duplicate that made is closed; the info is changed to name s: where
+   * Wine keeps the handle (dwServiceFlags3, marked in dwServiceFlags4), or
+   * where a provider with IFS handles may (dwProviderReserved). */
+  d = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
+                 &info, 0, WSA_FLAG_OVERLAPPED);
+  if (d != INVALID_SOCKET) closesocket(d);
+  if (info.dwServiceFlags4 == 0xff00ff00u)
+    info.dwServiceFlags3 = (DWORD)s;
+  else
+    info.dwProviderReserved = (ULONG_PTR)s;
+  for (i = 0; i < TS_INFO_SIZE; i++) sprintf(hex + 2 * i, "%02x", p[i]);
+  return 0;
+}
+
+static PSECURITY_DESCRIPTOR ts_saved_sd;
+static PACL ts_saved_dacl;
+
+int ts_deny_dup_into_self(int on) {
+  EXPLICIT_ACCESSA ea[2];
+  PACL acl = NULL;
+  PSID me = NULL;
+  DWORD err, n = 1;
+  char sid[200];
+  if (!on) {
+    if (ts_saved_sd == NULL) return 0;
+    err = SetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT,
+                          DACL_SECURITY_INFORMATION, NULL, NULL,
+                          ts_saved_dacl, NULL);
+    LocalFree(ts_saved_sd);
+    ts_saved_sd = NULL;
+    return err == ERROR_SUCCESS ? 0 : -1;
+  }
+  if (ts_saved_sd != NULL) return -1;
+  if (GetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT,
+                      DACL_SECURITY_INFORMATION, NULL, NULL, &ts_saved_dacl,
+                      NULL, &ts_saved_sd) != ERROR_SUCCESS)
+    return -1;
+  snprintf(sid, sizeof sid, "%s", ts_self_sid());
+  if (!ConvertStringSidToSidA(sid, &me)) return -1;
+  memset(ea, 0, sizeof ea);
+  ea[0].grfAccessPermissions = PROCESS_DUP_HANDLE;
+  ea[0].grfAccessMode = DENY_ACCESS;
+  ea[0].Trustee.TrusteeForm = TRUSTEE_IS_SID;
+  ea[0].Trustee.ptstrName = (LPSTR)me;
+  /* A NULL DACL grants everyone everything: keep that, less the denial. */
+  if (ts_saved_dacl == NULL) {
+    ea[1].grfAccessPermissions = PROCESS_ALL_ACCESS;
+    ea[1].grfAccessMode = GRANT_ACCESS;
+    ea[1].Trustee.TrusteeForm = TRUSTEE_IS_SID;
+    ea[1].Trustee.ptstrName = (LPSTR)me;
+    n = 2;
+  }
+  err = SetEntriesInAclA(n, ea, ts_saved_dacl, &acl);
+  if (err == ERROR_SUCCESS)
+    err = SetSecurityInfo(GetCurrentProcess(), SE_KERNEL_OBJECT,
+                          DACL_SECURITY_INFORMATION, NULL, NULL, acl, NULL);
+  LocalFree(acl);
+  LocalFree(me);
+  if (err != ERROR_SUCCESS) {
+    LocalFree(ts_saved_sd);
+    ts_saved_sd = NULL;
+    return -1;
+  }
+  return 0;
+}
+#else
+int ts_raw_write_socks(ts_raw_t *r, const unsigned char *hdr,
+                       const handoff_sock_t *socks, size_t n,
+                       const void *data, size_t len) {
+  unsigned char *b = malloc(16 + len);
+  int ret;
+  if (b == NULL) return -1;
+  memcpy(b, hdr, 16);
+  if (len != 0) memcpy(b + 16, data, len);
+  ret = ts_raw_write(r, b, 16 + len, socks, n);
+  free(b);
+  return ret;
+}
+
+int ts_forge_info(handoff_sock_t s, char *hex, size_t cap) {
+  (void)s;
+  (void)hex;
+  (void)cap;
+  return -1;
+}
+
+int ts_deny_dup_into_self(int on) {
+  (void)on;
+  return -1;
+}
+#endif

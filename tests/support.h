@@ -250,4 +250,28 @@ int ts_batch_files_run(void);
 /* The OS's command-line limit in characters (terminator included), or -1
  * where arguments of that size have no such limit (POSIX). */
 long ts_cmdline_limit(void);
+/* ---- for the forged and rejected frames (issue 12 item 2) -------------- */
+
+/* Write one frame raw: the 16-byte header hdr, the n sockets as the
+ * transport carries them (POSIX beside the bytes; Windows a
+ * WSAPROTOCOL_INFOW each, made for the raw channel's peer and put after
+ * the header), then len bytes of data.  0 or -1. */
+int ts_raw_write_socks(ts_raw_t *r, const unsigned char *hdr,
+                       const handoff_sock_t *socks, size_t n,
+                       const void *data, size_t len);
+/* Windows: a WSAPROTOCOL_INFOW that names s itself, this process's own
+ * handle (a forged info), as hex into hex (cap >= 1257).  -1 on POSIX,
+ * where a descriptor cannot be forged (SCM_RIGHTS carries only what the
+ * sender holds). */
+int ts_forge_info(handoff_sock_t s, char *hex, size_t cap);
+/* The 628 bytes an info's hex stands for into out; 0 or -1. */
+int ts_info_from_hex(const char *hex, unsigned char *out);
+/* on: deny our own user PROCESS_DUP_HANDLE on this process (a deny ACE
+ * first in its DACL), so that no peer could have duplicated a handle into
+ * it; off: the DACL as it was.  0, or -1 on POSIX or failure. */
+int ts_deny_dup_into_self(int on);
+/* Windows: remove SeDebugPrivilege (which opens any process whatever its
+ * DACL; Wine gives it to every process) from this process's token for
+ * good.  0, or -1 on POSIX or failure. */
+int ts_drop_debug_privilege(void);
 #endif

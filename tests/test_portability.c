@@ -99,13 +99,12 @@ END_TEST
 
 /* ---- the Windows SID (issue 9 item 5) ------------------------------------ */
 
-/* Not yet here: "" (Wine: HANDOFF_ESYS, ERROR_INVALID_ACL from the SDDL)
- * and 16 sub-authorities (over SID_MAX_SUB_AUTHORITIES, 15; Wine's
- * ConvertStringSidToSidA accepts it and the listener starts): win32/listen.c
- * does not yet refuse them itself (an empty string, IsValidSid). */
+/* "" and 16 sub-authorities (one over SID_MAX_SUB_AUTHORITIES; Wine's
+ * ConvertStringSidToSidA takes it) are refused by win32/listen.c itself. */
 START_TEST(test_malformed_sid_is_einval_on_windows_and_ignored_on_posix) {
-  static const char *bad[] = {"S-1", "S-1-5-21-x", "not a sid", "S-1-5-x-1",
-                              "1-5-21"};
+  static const char *bad[] = {
+      "S-1", "S-1-5-21-x", "not a sid", "S-1-5-x-1", "1-5-21", "",
+      "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16"};
   handoff_access_t a = HANDOFF_ACCESS_INIT;
   handoff_listener_t *l = NULL;
   size_t i;

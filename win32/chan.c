@@ -67,20 +67,24 @@ fail:
 
 /* ---- Raw frame I/O ----------------------------------------------------- */
 
-/* Start a ReadFile of the next frame into rbuf unless one is pending.
- * 0 or the error that kept it from starting. */
-static DWORD start_read(handoff_chan_t *c) {
+/* Start a ReadFile of the next frame (or what is left of one) into rbuf
+ * from at, unless one is pending.  0 or the error that kept it from
+ * starting. */
+static DWORD start_read_at(handoff_chan_t *c, size_t at) {
   DWORD err;
   if (c->rpending) return 0;
   memset(&c->rov, 0, sizeof(c->rov));
   c->rov.hEvent = c->rev;
-  if (!ReadFile(c->pipe, c->rbuf, HANDOFF__WIN_MAX_FRAME, NULL, &c->rov)) {
+  if (!ReadFile(c->pipe, c->rbuf + at, (DWORD)(HANDOFF__WIN_MAX_FRAME - at),
+                NULL, &c->rov)) {
     err = GetLastError();
     if (err != ERROR_IO_PENDING && err != ERROR_MORE_DATA) return err;
   }
   c->rpending = 1;
   return 0;
 }
+
+static DWORD start_read(handoff_chan_t *c) { return start_read_at(c, 0); }
 
 int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
                      uint64_t deadline, int timeout_ms) {
@@ -112,60 +116,129 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
 
 /* ---- Sockets in and out ------------------------------------------------ */
 
+/* Where an info says its duplicate lives (in the process it was made for): Wine keeps
+ * the handle value in dwServiceFlags3 (marked by 0xff00ff00 in
+ * dwServiceFlags4: seen here); a provider with IFS handles may keep it in
+ * dwProviderReserved, which "is available for the service provider's use
+ * and can be used to store any useful context information, including a
+ * duplicated handle" ("Shared Sockets in the SPI",
+ * https://learn.microsoft.com/windows/win32/winsock/shared-sockets-in-the-spi-2).
+ * 0 if neither. */
+static ULONG_PTR dup_value(const WSAPROTOCOL_INFOW *info) {
+  if (info->dwServiceFlags4 == 0xff00ff00u) return info->dwServiceFlags3;
+  if ((info->dwServiceFlags1 & XP1_IFS_HANDLES) != 0)
+    return info->dwProviderReserved;
+  return 0;
+}
+
 /* A received socket keeps the sender's socket state: non-blocking mode,
  * WSAEventSelect/WSAAsyncSelect registration, and an I/O completion port
  * binding (a socket bound to a port in the sender cannot be bound to one
  * in the receiver).  WSA_FLAG_NO_HANDLE_INHERIT asks for a handle no child
  * inherits; it is also cleared explicitly, as a provider may ignore the
- * flag (it was added in Windows 7 SP1). */
-static SOCKET import_info(const unsigned char *p) {
+ * flag (it was added in Windows 7 SP1).  Only infos of a peer that could
+ * have put handles into this process come here (peer_can_dup, peer.c).
+ * One WSASocketW does not adopt is still a handle of ours, made by the
+ * peer's WSADuplicateSocketW: it is closed, so a failed import leaks
+ * nothing (a forged value names nothing such a peer could not close
+ * itself).  *err: WSASocketW's error. */
+static SOCKET import_info(const unsigned char *p, int *err) {
   WSAPROTOCOL_INFOW info;
+  ULONG_PTR value;
   SOCKET s;
   memcpy(&info, p, HANDOFF__WIN_INFO_SIZE);
   s = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO,
                  &info, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-  if (s != INVALID_SOCKET)
+  if (s != INVALID_SOCKET) {
     SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
-  return s;
+    return s;
+  }
+  *err = WSAGetLastError();
+  if ((value = dup_value(&info)) != 0) CloseHandle((HANDLE)value);
+  return INVALID_SOCKET;
 }
 
-/* Import and close the socket infos of the got bytes at b. */
-static void discard_bytes(const unsigned char *b, size_t got) {
-  size_t n, i;
+/* Import and close the n infos at p. */
+static void close_infos(const unsigned char *p, size_t n) {
+  size_t i;
   SOCKET s;
-  if (got < HANDOFF__HDR_SIZE || handoff__get_u32(b) != HANDOFF__MAGIC ||
-      b[4] != HANDOFF__PROTO_VERSION || b[5] != HANDOFF__T_DATA)
-    return;
-  n = (size_t)b[6] | (size_t)b[7] << 8;
-  if (n > HANDOFF_MAX_SOCKS) n = HANDOFF_MAX_SOCKS;
-  if (n > (got - HANDOFF__HDR_SIZE) / HANDOFF__WIN_INFO_SIZE)
-    n = (got - HANDOFF__HDR_SIZE) / HANDOFF__WIN_INFO_SIZE;
+  int err;
   for (i = 0; i < n; i++) {
-    s = import_info(b + HANDOFF__HDR_SIZE + i * HANDOFF__WIN_INFO_SIZE);
+    s = import_info(p + i * HANDOFF__WIN_INFO_SIZE, &err);
     if (s != INVALID_SOCKET) closesocket(s);
   }
 }
 
-/* Wine duplicates the handle into our process at WSADuplicateSocketW time;
- * an info we never import leaks it, so even rejected frames are imported. */
-void handoff__be_discard(handoff_chan_t *c, const handoff__frame_t *f) {
-  (void)c;
-  discard_bytes(f->buf, f->len);
+/* How many infos a whole frame of got bytes at b carries, whatever its
+ * header counts or its type: what its payload length leaves room for
+ * when that fits, else every whole info's room after the header (bytes
+ * that are no info fail to import). */
+static size_t infos_in(const unsigned char *b, size_t got) {
+  size_t room, len;
+  if (got < HANDOFF__HDR_SIZE) return 0;
+  room = got - HANDOFF__HDR_SIZE;
+  len = handoff__get_u32(b + 8);
+  if (len <= room && (room - len) % HANDOFF__WIN_INFO_SIZE == 0)
+    return (room - len) / HANDOFF__WIN_INFO_SIZE;
+  return room / HANDOFF__WIN_INFO_SIZE;
 }
 
-/* All of them or none: on any failure the rebuilt ones are closed. */
+/* Read what is left of an over-long message whose first got bytes are in
+ * rbuf (its infos there are closed already), closing every info it
+ * carries: they sit at the header plus whole infos.  The rest is in the
+ * pipe already (a message is written whole), so this does not wait for
+ * the peer.  The bytes read. */
+static size_t discard_rest(handoff_chan_t *c, size_t got) {
+  size_t keep = (got - HANDOFF__HDR_SIZE) % HANDOFF__WIN_INFO_SIZE;
+  size_t total = 0, have;
+  DWORD n, err;
+  do {
+    memmove(c->rbuf, c->rbuf + got - keep, keep);
+    if (start_read_at(c, keep) != 0) return total;
+    n = 0;
+    err = GetOverlappedResult(c->pipe, &c->rov, &n, TRUE) ? 0 : GetLastError();
+    c->rpending = 0;
+    if (err != 0 && err != ERROR_MORE_DATA) return total;
+    total += n;
+    have = got = keep + n;
+    close_infos(c->rbuf, have / HANDOFF__WIN_INFO_SIZE);
+    keep = have % HANDOFF__WIN_INFO_SIZE;
+  } while (err == ERROR_MORE_DATA);
+  return total;
+}
+
+/* Release what a message we will not use carried (got bytes in rbuf;
+ * more: the rest of it is still in the pipe).  A peer that could not have
+ * put handles here gets nothing imported, not even to close it.  The
+ * bytes of the message consumed. */
+static size_t discard_msg(handoff_chan_t *c, size_t got, int more) {
+  if (!c->peer_can_dup || got < HANDOFF__HDR_SIZE) return got;
+  if (!more) {
+    close_infos(c->rbuf + HANDOFF__HDR_SIZE, infos_in(c->rbuf, got));
+    return got;
+  }
+  close_infos(c->rbuf + HANDOFF__HDR_SIZE,
+              (got - HANDOFF__HDR_SIZE) / HANDOFF__WIN_INFO_SIZE);
+  return got + discard_rest(c, got);
+}
+
+void handoff__be_discard(handoff_chan_t *c, const handoff__frame_t *f) {
+  (void)discard_msg(c, f->len, f->trunc);
+}
+
+/* All of them or none: on any failure the rebuilt ones are closed.  From
+ * a peer that could not have made them, infos are EPROTO and untouched. */
 int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
                        size_t nsocks, handoff_sock_t *out) {
   size_t i, bad = 0;
   int err = 0;
-  (void)c;
+  if (nsocks != 0 && !c->peer_can_dup)
+    return handoff__oserr(ERROR_ACCESS_DENIED, HANDOFF_EPROTO);
   for (i = 0; i < nsocks; i++) {
     out[i] = import_info(f->buf + HANDOFF__HDR_SIZE +
-                         i * HANDOFF__WIN_INFO_SIZE);
-    if (out[i] == INVALID_SOCKET) {
-      err = WSAGetLastError();
-      bad++;
-    }
+                             i * HANDOFF__WIN_INFO_SIZE,
+                         &err);
+    if (out[i] == INVALID_SOCKET) bad++;
   }
   if (bad == 0) return 0;
   for (i = 0; i < nsocks; i++)
@@ -186,21 +259,6 @@ static int peer_gone(handoff_chan_t *c) {
   }
   return c->peer_proc != NULL &&
          WaitForSingleObject(c->peer_proc, 0) == WAIT_OBJECT_0;
-}
-
-/* Where an info we made says the duplicate lives in the peer: Wine keeps
- * the handle value in dwServiceFlags3 (marked by 0xff00ff00 in
- * dwServiceFlags4: seen here); a provider with IFS handles may keep it in
- * dwProviderReserved, which "is available for the service provider's use
- * and can be used to store any useful context information, including a
- * duplicated handle" ("Shared Sockets in the SPI",
- * https://learn.microsoft.com/windows/win32/winsock/shared-sockets-in-the-spi-2).
- * 0 if neither. */
-static ULONG_PTR dup_value(const WSAPROTOCOL_INFOW *info) {
-  if (info->dwServiceFlags4 == 0xff00ff00u) return info->dwServiceFlags3;
-  if ((info->dwServiceFlags1 & XP1_IFS_HANDLES) != 0)
-    return info->dwProviderReserved;
-  return 0;
 }
 
 typedef BOOL(WINAPI *compare_fn)(HANDLE, HANDLE);
@@ -407,32 +465,32 @@ int handoff__be_chan_waitable(handoff_chan_t *c, handoff_waitable_t *out) {
  * (WSADuplicateSocketW made them in this process): import and close them.
  * Only what is queued now, so a peer that keeps sending cannot hold us. */
 static void drain(handoff_chan_t *c) {
-  DWORD avail = 0, got;
+  DWORD avail = 0, got, err;
+  size_t used;
   if (!PeekNamedPipe(c->pipe, NULL, 0, NULL, &avail, NULL)) return;
   while (avail > 0) {
     if (start_read(c) != 0) return;
     if (!HasOverlappedIoCompleted(&c->rov)) CancelIoEx(c->pipe, &c->rov);
-    c->rpending = 0;
     got = 0;
-    if (!GetOverlappedResult(c->pipe, &c->rov, &got, TRUE) &&
-        GetLastError() != ERROR_MORE_DATA)
-      return;
-    discard_bytes(c->rbuf, got);
-    if (got == 0 || got >= avail) return;
-    avail -= got;
+    err = GetOverlappedResult(c->pipe, &c->rov, &got, TRUE) ? 0 : GetLastError();
+    c->rpending = 0;
+    if (err != 0 && err != ERROR_MORE_DATA) return;
+    used = discard_msg(c, got, err == ERROR_MORE_DATA);
+    if (used == 0 || used >= avail) return;
+    avail -= (DWORD)used;
   }
 }
 
 void handoff__be_chan_free(handoff_chan_t *c) {
-  DWORD got = 0;
+  DWORD got = 0, err;
   flush_write(c);
   /* The kernel writes into rbuf until the read is really over. */
   if (c->rpending) {
     CancelIoEx(c->pipe, &c->rov);
-    if (GetOverlappedResult(c->pipe, &c->rov, &got, TRUE) ||
-        GetLastError() == ERROR_MORE_DATA)
-      discard_bytes(c->rbuf, got);
+    err = GetOverlappedResult(c->pipe, &c->rov, &got, TRUE) ? 0 : GetLastError();
     c->rpending = 0;
+    if (err == 0 || err == ERROR_MORE_DATA)
+      (void)discard_msg(c, got, err == ERROR_MORE_DATA);
   }
   drain(c);
   CloseHandle(c->pipe);

@@ -42,6 +42,10 @@ struct handoff_chan {
    * duplicate sockets for it (DUP_HANDLE | SYNCHRONIZE | QUERY_LIMITED);
    * NULL if we may not open it (another user): then no socket goes out. */
   HANDLE peer_proc;
+  /* The peer could have put handles into this process itself (it may
+   * open it with PROCESS_DUP_HANDLE, peer.c): only then are the infos it
+   * sends imported, or imported and closed when its frame is rejected. */
+  int peer_can_dup;
   int waitable;         /* in an event loop: keep a read pending on rev */
 
   /* Send side: one buffer for a whole frame, one event (set while no
@@ -109,7 +113,8 @@ DWORD handoff__win_wait_ms(uint64_t deadline);
  * core.peer.pid.  taken (not NULL): when the connection was taken; a
  * process created after it is not the peer (its id was reused): EACCES,
  * and c->peer_proc stays NULL.  A process we may not open is not an error
- * (c->peer_proc stays NULL: sockets cannot flow to it anyway). */
+ * (c->peer_proc stays NULL: sockets cannot flow to it anyway).  Sets
+ * c->peer_can_dup from the peer's token where it can be read. */
 int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
                            const FILETIME *taken);
 
@@ -126,7 +131,8 @@ int handoff__win_pid_sid(DWORD pid, char *out, size_t cap);
 /* On a listener's new channel: record the client's user SID (in core.peer.sid)
  * from the token the pipe gives for its client (ImpersonateNamedPipeClient at the
  * client's level, then back) and decide: 0 admitted, EACCES refused (another
- * user not admitted, or our user at a lower integrity level than ours). */
+ * user not admitted, or our user at a lower integrity level than ours).
+ * Sets c->peer_can_dup from that token (0 when refused). */
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow);
 /* The user whose listeners handoff_connect reaches, as a canonical SID

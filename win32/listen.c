@@ -235,9 +235,18 @@ int handoff__be_listen(const char *name, const handoff_access_t *access,
   l = calloc(1, sizeof(*l));
   if (l == NULL) return handoff__err(HANDOFF_ENOMEM);
   l->flags = access != NULL ? access->flags : 0;
-  if (allow != NULL && !ConvertStringSidToSidA(allow, &l->allow)) {
+  /* ConvertStringSidToSidA alone lets some malformed strings through
+   * (Wine takes 16 sub-authorities, one more than a SID may have):
+   * IsValidSid checks the result, and "" is no SID at all. */
+  if (allow != NULL &&
+      (allow[0] == 0 || !ConvertStringSidToSidA(allow, &l->allow))) {
     l->allow = NULL;
-    r = handoff__oserr((int)GetLastError(), HANDOFF_EINVAL);
+    r = handoff__oserr(allow[0] == 0 ? ERROR_INVALID_SID : (int)GetLastError(),
+                       HANDOFF_EINVAL);
+    goto fail;
+  }
+  if (allow != NULL && !IsValidSid(l->allow)) {
+    r = handoff__oserr(ERROR_INVALID_SID, HANDOFF_EINVAL);
     goto fail;
   }
   r = handoff__win_process_sid(GetCurrentProcess(), l->self_sid,

@@ -85,6 +85,139 @@ int handoff__win_pid_sid(DWORD pid, char *out, size_t cap) {
   return r;
 }
 
+/* Our own process's integrity level. */
+static DWORD self_integrity(void) {
+  HANDLE tok;
+  DWORD il;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) return 0;
+  il = token_integrity(tok);
+  CloseHandle(tok);
+  return il;
+}
+
+/* ---- Could the peer have put a handle into us? ------------------------- */
+
+/* WSASocketW(FROM_PROTOCOL_INFO) adopts whatever handle value an info
+ * names, so an info is the peer's claim, not a capability.  A peer that
+ * may open this process with PROCESS_DUP_HANDLE could have put a handle
+ * into it (that is what WSADuplicateSocketW does for it: "Shared Sockets
+ * in the SPI",
+ * https://learn.microsoft.com/windows/win32/winsock/shared-sockets-in-the-spi-2)
+ * and could as well close any of ours (DuplicateHandle with
+ * DUPLICATE_CLOSE_SOURCE, "DuplicateHandle",
+ * https://learn.microsoft.com/windows/win32/api/handleapi/nf-handleapi-duplicatehandle):
+ * its infos are imported, and those of a frame we reject are imported and
+ * closed, so nothing it sent leaks.  A peer that may not cannot have made
+ * a handle here: nothing it names is imported, not even to close it (it
+ * might name one of ours), and its socket-carrying frames are EPROTO.
+ * Who may: an AccessCheck of this process's security descriptor (owner,
+ * group, DACL and mandatory label) against the peer's token, for
+ * PROCESS_DUP_HANDLE ("AccessCheck",
+ * https://learn.microsoft.com/windows/win32/api/securitybaseapi/nf-securitybaseapi-accesscheck),
+ * or a token holding SeDebugPrivilege, which opens any process whatever
+ * its DACL ("Process Security and Access Rights",
+ * https://learn.microsoft.com/windows/win32/procthread/process-security-and-access-rights). */
+
+/* The process object's generic mapping (the write rights include
+ * PROCESS_DUP_HANDLE: a lower integrity level's no-write-up denies it). */
+static GENERIC_MAPPING process_mapping = {
+    STANDARD_RIGHTS_READ | PROCESS_VM_READ | PROCESS_QUERY_INFORMATION,
+    STANDARD_RIGHTS_WRITE | PROCESS_CREATE_PROCESS | PROCESS_CREATE_THREAD |
+        PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_DUP_HANDLE |
+        PROCESS_TERMINATE | PROCESS_SET_QUOTA | PROCESS_SET_INFORMATION |
+        PROCESS_SUSPEND_RESUME,
+    STANDARD_RIGHTS_EXECUTE | SYNCHRONIZE, PROCESS_ALL_ACCESS};
+
+/* This process's security descriptor (malloc'd), or NULL. */
+static PSECURITY_DESCRIPTOR self_sd(void) {
+  SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION |
+                              GROUP_SECURITY_INFORMATION |
+                              DACL_SECURITY_INFORMATION |
+                              LABEL_SECURITY_INFORMATION;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD n = 0, need = 512;
+  int tries;
+  for (tries = 0; tries < 4; tries++) {
+    free(sd);
+    n = need;
+    sd = malloc(n);
+    if (sd == NULL) return NULL;
+    if (GetKernelObjectSecurity(GetCurrentProcess(), what, sd, n, &need))
+      return sd;
+    if (GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
+      /* A system that cannot read the label: the rest decides. */
+      if ((what & LABEL_SECURITY_INFORMATION) == 0) break;
+      what &= ~(SECURITY_INFORMATION)LABEL_SECURITY_INFORMATION;
+      need = n;
+    }
+  }
+  free(sd);
+  return NULL;
+}
+
+static int holds_debug(HANDLE tok) {
+  union {
+    TOKEN_PRIVILEGES p;
+    unsigned char buf[4096];
+  } tp;
+  LUID debug;
+  DWORD n, i;
+  if (!LookupPrivilegeValueW(NULL, L"SeDebugPrivilege", &debug) ||
+      !GetTokenInformation(tok, TokenPrivileges, &tp, sizeof(tp), &n))
+    return 0;
+  for (i = 0; i < tp.p.PrivilegeCount; i++)
+    if (tp.p.Privileges[i].Luid.LowPart == debug.LowPart &&
+        tp.p.Privileges[i].Luid.HighPart == debug.HighPart)
+      return 1;
+  return 0;
+}
+
+/* tok: an impersonation token (identification level is enough). */
+static int token_can_dup(HANDLE tok) {
+  union {
+    PRIVILEGE_SET set;
+    unsigned char buf[sizeof(PRIVILEGE_SET) + 8 * sizeof(LUID_AND_ATTRIBUTES)];
+  } ps;
+  DWORD plen = sizeof(ps), granted = 0;
+  BOOL ok = FALSE;
+  PSECURITY_DESCRIPTOR sd;
+  if (holds_debug(tok)) return 1;
+  if ((sd = self_sd()) == NULL) return 0;
+  if (!AccessCheck(sd, tok, PROCESS_DUP_HANDLE, &process_mapping, &ps.set,
+                   &plen, &granted, &ok))
+    ok = FALSE;
+  free(sd);
+  return ok && (granted & PROCESS_DUP_HANDLE) != 0;
+}
+
+/* The same for a peer known by its process.  AccessCheck wants an
+ * impersonation token: one made from the process's primary token.  Where
+ * that token may be read but not duplicated, the rule AccessCheck applies
+ * to a default process DACL decides: our user, at our integrity level or
+ * above.  A token we may not read at all: no. */
+static int proc_can_dup(HANDLE proc) {
+  char sid[HANDOFF__WIN_SID_MAX], self[HANDOFF__WIN_SID_MAX];
+  HANDLE tok, imp;
+  int yes = 0;
+  if (OpenProcessToken(proc, TOKEN_QUERY | TOKEN_DUPLICATE, &tok)) {
+    if (DuplicateToken(tok, SecurityIdentification, &imp)) {
+      yes = token_can_dup(imp);
+      CloseHandle(imp);
+      CloseHandle(tok);
+      return yes;
+    }
+    CloseHandle(tok);
+  }
+  if (!OpenProcessToken(proc, TOKEN_QUERY, &tok)) return 0;
+  yes = holds_debug(tok) ||
+        (token_user_sid(tok, sid, sizeof(sid)) == 0 &&
+         handoff__win_process_sid(GetCurrentProcess(), self, sizeof(self)) ==
+             0 &&
+         strcmp(sid, self) == 0 && token_integrity(tok) >= self_integrity());
+  CloseHandle(tok);
+  return yes;
+}
+
 /* ---- The peer process -------------------------------------------------- */
 
 /* What a channel needs of its peer: duplicate into it (WSADuplicateSocketW
@@ -108,20 +241,28 @@ static int created_after(HANDLE proc, const FILETIME *taken) {
 int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
                            const FILETIME *taken) {
   HANDLE h = NULL;
+  int held = 1;
   c->core.peer.pid = (long)pid;
   if (proc != NULL) {
     if (!DuplicateHandle(GetCurrentProcess(), proc, GetCurrentProcess(), &h,
                          PEER_RIGHTS, FALSE, 0))
       return handoff__win_err(GetLastError());
-  } else {
-    h = OpenProcess(PEER_RIGHTS, FALSE, pid);
-    if (h == NULL) return 0; /* another user's: nothing flows to it */
+  } else if ((h = OpenProcess(PEER_RIGHTS, FALSE, pid)) == NULL) {
+    /* Not ours to duplicate into (another user, a higher integrity
+     * level): nothing flows to it, but what it sends may be taken. */
+    held = 0;
+    h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (h == NULL) return 0;
   }
   if (taken != NULL && created_after(h, taken)) {
     CloseHandle(h);
     return handoff__oserr(ERROR_INVALID_PARAMETER, HANDOFF_EACCES);
   }
-  c->peer_proc = h;
+  c->peer_can_dup = proc_can_dup(h);
+  if (held)
+    c->peer_proc = h;
+  else
+    CloseHandle(h);
   return 0;
 }
 
@@ -181,20 +322,11 @@ static int widened(HANDLE tok, const char *peer_sid, unsigned flags,
   return yes;
 }
 
-/* Our own process's integrity level. */
-static DWORD self_integrity(void) {
-  HANDLE tok;
-  DWORD il;
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &tok)) return 0;
-  il = token_integrity(tok);
-  CloseHandle(tok);
-  return il;
-}
-
 int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
                        PSID allow) {
   HANDLE tok;
   int r, same;
+  c->peer_can_dup = 0; /* refused: nothing of its is taken */
   r = client_token(c->pipe, &tok);
   if (r != 0) return r;
   r = token_user_sid(tok, c->core.peer.sid, sizeof(c->core.peer.sid));
@@ -209,6 +341,9 @@ int handoff__win_admit(handoff_chan_t *c, const char *self_sid, unsigned flags,
   same = strcmp(c->core.peer.sid, self_sid) == 0 &&
          token_integrity(tok) >= self_integrity();
   if (!same) same = widened(tok, c->core.peer.sid, flags, allow);
+  /* From the client's own token, which a listener that is no
+   * administrator can read for any user (its process's it could not). */
+  c->peer_can_dup = same && token_can_dup(tok);
   CloseHandle(tok);
   return same ? 0 : handoff__oserr(ERROR_ACCESS_DENIED, HANDOFF_EACCES);
 }
