@@ -813,7 +813,11 @@ int ts_udp_reply_count(handoff_sock_t s) {
   struct sockaddr_storage from;
   ts_socklen_t fl = sizeof from;
   char buf[32];
-  int n = (int)recvfrom(s, buf, (int)sizeof buf, 0, (struct sockaddr *)&from, &fl);
+  int n;
+  /* A parent that failed never asks: give up when its case would have
+   * timed out. */
+  if (!ts_readable(s, 60000)) return -1;
+  n = (int)recvfrom(s, buf, (int)sizeof buf, 0, (struct sockaddr *)&from, &fl);
   if (n < 0) return -1;
   snprintf(buf, sizeof buf, "%ld", ts_handle_count());
   return sendto(s, buf, (int)strlen(buf) + 1, 0, (struct sockaddr *)&from, fl) > 0

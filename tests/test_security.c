@@ -128,6 +128,35 @@ int helper_closed_end(int argc, char **argv) {
   return 0;
 }
 
+/* A raw peer: HELLO, then the udp port in a DATA frame; then on each
+ * datagram answer first and act after: read one frame, then close our end
+ * of the channel without reading more (a peer that bypasses handoff: it
+ * takes nothing queued), then end. */
+int helper_raw_pending_peer(int argc, char **argv) {
+  static unsigned char f[HANDOFF__HDR_SIZE + 628 + 70000];
+  handoff_sock_t u;
+  ts_raw_t *r;
+  int port, n;
+  (void)argc;
+  (void)argv;
+  H_CHECK((r = ts_raw_inherited()) != NULL);
+  handoff__hello_encode(f);
+  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  u = ts_udp_bound(TS_AF_INET, &port);
+  H_CHECK(u != HANDOFF_INVALID_SOCK);
+  n = snprintf((char *)f + HANDOFF__HDR_SIZE, 32, "%d", port) + 1;
+  handoff__hdr_encode(f, HANDOFF__T_DATA, 0, (size_t)n);
+  H_CHECK(ts_raw_write(r, f, HANDOFF__HDR_SIZE + (size_t)n, NULL, 0) == 0);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  H_CHECK(ts_raw_read(r, f, sizeof f, TS_TIMEOUT_MS) > 0); /* our HELLO */
+  H_CHECK(ts_raw_read(r, f, sizeof f, TS_TIMEOUT_MS) > 0);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  ts_raw_close(r);
+  H_CHECK(ts_udp_reply_count(u) == 0);
+  ts_close_sock(u);
+  return 0;
+}
+
 /* Answer each message with the handle count until the channel ends. */
 int helper_report_count(int argc, char **argv) {
   handoff_chan_t *c;
@@ -515,6 +544,50 @@ START_TEST(test_sends_to_a_peer_that_closed_its_end_leave_nothing_in_it) {
 }
 END_TEST
 
+/* Windows: a message the pipe could not take at once is pending in the
+ * sender when the peer closes its end without taking it: the write fails,
+ * and the duplicates made for it are closed in the peer again.  POSIX: the
+ * kernel closes what was queued for a socket closed unread. */
+START_TEST(test_a_pending_send_the_peer_never_takes_leaves_nothing_in_it) {
+  static char big[60000];
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_sock_t tcp[2], u;
+  char msg[32];
+  size_t len = sizeof msg;
+  int port, i, r;
+  LEAK_BEGIN();
+  ck_assert_int_eq(ts_spawn("raw-pending-peer", NULL, NULL, NULL, &c, &p), 0);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS), 0);
+  port = atoi(msg);
+  ck_assert_int_eq(ts_tcp_pair(TS_AF_INET, tcp), 0);
+  /* Fill the channel with data only, until a send times out. */
+  for (i = 0; (r = handoff_send(c, NULL, 0, big, sizeof big, 0)) == 0; i++)
+    ck_assert_int_lt(i, 1000);
+  ck_assert_int_eq(r, HANDOFF_ETIMEDOUT);
+  /* The peer takes one frame: room for one more, which carries the
+   * connection (Windows: the send waits for the pending write to go, and
+   * its own write is pending; POSIX: it waits for room, and is queued). */
+  u = ts_udp_bound(TS_AF_INET, NULL);
+  ck_assert_int_ge(udp_count(u, port), 0);
+  ck_assert_int_eq(handoff_send(c, tcp, 1, big, sizeof big, TS_TIMEOUT_MS), 0);
+  /* The peer closes its end without taking more (just after it answers),
+   * and lives on. */
+  ck_assert_int_ge(udp_count(u, port), 0);
+  for (i = 0; (r = handoff_send(c, NULL, 0, "x", 1, TS_TIMEOUT_MS)) == 0; i++)
+    ck_assert_int_lt(i, 1000000);
+  ck_assert_int_eq(r, HANDOFF_ECLOSED);
+  ts_close_sock(tcp[0]);
+  assert_eof(tcp[1]); /* while the peer lives */
+  ck_assert_int_ge(udp_count(u, port), 0);
+  ts_close_sock(u);
+  ts_close_sock(tcp[1]);
+  handoff_close(c);
+  ck_assert_int_eq(ts_reap(p), 0);
+  LEAK_END();
+}
+END_TEST
+
 /* Ask a report-count helper for its handle count. */
 static long chan_count(handoff_chan_t *c) {
   char msg[32];
@@ -577,6 +650,7 @@ Suite *security_suite(void) {
   tcase_add_test(t, test_lower_integrity_peer_of_our_user_is_refused);
   tcase_add_test(t, test_failed_and_timed_out_sends_leave_nothing_in_the_peer);
   tcase_add_test(t, test_sends_to_a_peer_that_closed_its_end_leave_nothing_in_it);
+  tcase_add_test(t, test_a_pending_send_the_peer_never_takes_leaves_nothing_in_it);
   tcase_add_test(t, test_send_to_an_exited_peer_is_eclosed_even_if_its_id_is_reused);
   suite_add_tcase(s, t);
   return s;

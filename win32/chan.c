@@ -360,14 +360,38 @@ static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
  * send that times out has duplicated nothing.  wev is set whenever no write is pending: the send
  * waitable.  ReadFile/WriteFile reset their event themselves. */
 
-/* The pending write is over, with err (0: delivered).  A failed one keeps
- * its duplicates in the peer: the caller may have closed its sockets, so
- * nothing can check what the infos name (revoke_one), and closing an
- * unchecked handle value in the peer is not safe.  (Keeping our own copies
- * to check against made Wine 8's server hang here.) */
+/* A pending write that failed or was cancelled delivered nothing: a
+ * message-mode write completes only once its reader has taken all of it,
+ * and a handoff reader takes a frame whole (its buffer holds the largest).
+ * So the peer never learnt the handle values its infos name; they are
+ * still the duplicates made for it, and are closed there.  The caller may
+ * have closed its sockets by now, so they cannot be compared first as
+ * revoke does (and keeping our own copies to compare against made Wine 8's
+ * server hang).  Only a peer that bypasses handoff and reads part of a
+ * message before closing could have reused a value by then; what is
+ * closed is then its own handle. */
+static void revoke_pending(handoff_chan_t *c) {
+  size_t n = (size_t)c->wbuf[6] | (size_t)c->wbuf[7] << 8, i;
+  WSAPROTOCOL_INFOW info;
+  ULONG_PTR value;
+  HANDLE h;
+  for (i = 0; i < n && c->peer_proc != NULL; i++) {
+    memcpy(&info, c->wbuf + HANDOFF__HDR_SIZE + i * HANDOFF__WIN_INFO_SIZE,
+           HANDOFF__WIN_INFO_SIZE);
+    value = dup_value(&info);
+    if (value != 0 &&
+        DuplicateHandle(c->peer_proc, (HANDLE)value, GetCurrentProcess(), &h,
+                        0, FALSE, DUPLICATE_CLOSE_SOURCE))
+      CloseHandle(h);
+  }
+}
+
+/* The pending write is over, with err (0: delivered). */
 static int end_pending(handoff_chan_t *c, DWORD err) {
   c->wpending = 0;
-  return err == 0 ? 0 : handoff__win_err(err);
+  if (err == 0) return 0;
+  revoke_pending(c);
+  return handoff__win_err(err);
 }
 
 /* Wait by deadline for the pending write to end.  0 (none pending, or it
