@@ -134,6 +134,24 @@ int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks) {
   return 0;
 }
 
+/* Point msg at what is left of the frame hdr + data after sent bytes. */
+void handoff__px_frame_msg(struct msghdr *msg, struct iovec iov[2],
+                           const unsigned char *hdr, const void *data,
+                           size_t len, size_t sent) {
+  if (sent < HANDOFF__HDR_SIZE) {
+    iov[0].iov_base = (void *)(hdr + sent);
+    iov[0].iov_len = HANDOFF__HDR_SIZE - sent;
+    iov[1].iov_base = (void *)data;
+    iov[1].iov_len = len;
+    msg->msg_iovlen = len != 0 ? 2 : 1;
+  } else {
+    iov[0].iov_base = (unsigned char *)data + (sent - HANDOFF__HDR_SIZE);
+    iov[0].iov_len = len - (sent - HANDOFF__HDR_SIZE);
+    msg->msg_iovlen = 1;
+  }
+  msg->msg_iov = iov;
+}
+
 void handoff__px_socks_msg(struct msghdr *msg, void *ctl,
                            const handoff_sock_t *socks, size_t nsocks) {
   struct cmsghdr *cm;
@@ -161,10 +179,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
                      const handoff_sock_t *socks, size_t nsocks,
                      const void *data, size_t len, uint64_t deadline,
                      int timeout_ms) {
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
-  } ctl;
+  handoff__px_ctl_t ctl;
   struct iovec iov[2];
   struct msghdr msg;
   int r, flags;
@@ -172,12 +187,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   r = handoff__px_check_send_socks(socks, nsocks);
   if (r != 0) return r;
   memset(&msg, 0, sizeof msg);
-  iov[0].iov_base = (void *)hdr;
-  iov[0].iov_len = HANDOFF__HDR_SIZE;
-  iov[1].iov_base = (void *)data;
-  iov[1].iov_len = len;
-  msg.msg_iov = iov;
-  msg.msg_iovlen = len != 0 ? 2 : 1;
+  handoff__px_frame_msg(&msg, iov, hdr, data, len, 0);
   handoff__px_socks_msg(&msg, ctl.buf, socks, nsocks);
   for (;;) {
     flags = HANDOFF__PX_NOSIGNAL;

@@ -107,6 +107,16 @@ int handoff__px_next_try(int fd, int opt, int *cache, int *first_ms,
                          uint64_t deadline, int *flags);
 size_t handoff__px_take_fds(struct msghdr *msg, int *fds, size_t cap);
 int handoff__px_refs_wait(int err, uint64_t deadline);
+/* Room for the SCM_RIGHTS of a frame's sockets, aligned for cmsghdr. */
+typedef union {
+  struct cmsghdr align;
+  char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
+} handoff__px_ctl_t;
+/* Point msg at what is left of the frame hdr + data after sent bytes (0:
+ * all of it; one sendmsg of a record transport sends it whole). */
+void handoff__px_frame_msg(struct msghdr *msg, struct iovec iov[2],
+                           const unsigned char *hdr, const void *data,
+                           size_t len, size_t sent);
 void handoff__px_socks_msg(struct msghdr *msg, void *ctl,
                            const handoff_sock_t *socks, size_t nsocks);
 int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks);

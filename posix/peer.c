@@ -22,20 +22,17 @@
  * structures, not only the option names: OpenBSD's SO_PEERCRED fills a
  * struct sockpeercred, not Linux's struct ucred).  configure stops on a
  * system with none of them. */
-#if HAVE_DECL_SO_PEERCRED && HAVE_STRUCT_SOCKPEERCRED /* OpenBSD */
+#if HAVE_DECL_SO_PEERCRED && \
+    (HAVE_STRUCT_SOCKPEERCRED || HAVE_STRUCT_UCRED_PID)
+/* The same fields under two names: OpenBSD's struct sockpeercred, Linux's
+ * struct ucred. */
+#if HAVE_STRUCT_SOCKPEERCRED
+typedef struct sockpeercred peercred_t;
+#else
+typedef struct ucred peercred_t;
+#endif
 static int creds(int fd, handoff_peer_t *out) {
-  struct sockpeercred cr;
-  socklen_t len = sizeof cr;
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
-    return handoff__px_err(errno);
-  out->pid = (long)cr.pid;
-  out->uid = (long)cr.uid;
-  out->gid = (long)cr.gid;
-  return 0;
-}
-#elif HAVE_DECL_SO_PEERCRED && HAVE_STRUCT_UCRED_PID /* Linux */
-static int creds(int fd, handoff_peer_t *out) {
-  struct ucred cr;
+  peercred_t cr;
   socklen_t len = sizeof cr;
   if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
     return handoff__px_err(errno);

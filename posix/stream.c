@@ -82,24 +82,6 @@ static int flush_tail(handoff_chan_t *c, uint64_t deadline, int *timeout_ms) {
   return 0;
 }
 
-/* Point msg at what is left of the frame hdr + data after sent bytes. */
-static void frame_rest(struct msghdr *msg, struct iovec iov[2],
-                       const unsigned char *hdr, const void *data, size_t len,
-                       size_t sent) {
-  if (sent < HANDOFF__HDR_SIZE) {
-    iov[0].iov_base = (void *)(hdr + sent);
-    iov[0].iov_len = HANDOFF__HDR_SIZE - sent;
-    iov[1].iov_base = (void *)data;
-    iov[1].iov_len = len;
-    msg->msg_iovlen = len != 0 ? 2 : 1;
-  } else {
-    iov[0].iov_base = (unsigned char *)data + (sent - HANDOFF__HDR_SIZE);
-    iov[0].iov_len = len - (sent - HANDOFF__HDR_SIZE);
-    msg->msg_iovlen = 1;
-  }
-  msg->msg_iov = iov;
-}
-
 /* Keep what is left of the frame after sent bytes for the next send. */
 static void keep_tail(handoff_chan_t *c, const unsigned char *hdr,
                       const void *data, size_t len, size_t sent) {
@@ -115,10 +97,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
                      const handoff_sock_t *socks, size_t nsocks,
                      const void *data, size_t len, uint64_t deadline,
                      int timeout_ms) {
-  union {
-    struct cmsghdr align;
-    char buf[CMSG_SPACE(sizeof(int) * HANDOFF_MAX_SOCKS)];
-  } ctl;
+  handoff__px_ctl_t ctl;
   size_t sent = 0, total = HANDOFF__HDR_SIZE + len;
   struct iovec iov[2];
   struct msghdr msg;
@@ -129,7 +108,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   if (r == 0) r = flush_tail(c, deadline, &timeout_ms);
   if (r != 0) return r;
   memset(&msg, 0, sizeof msg);
-  frame_rest(&msg, iov, hdr, data, len, 0);
+  handoff__px_frame_msg(&msg, iov, hdr, data, len, 0);
   handoff__px_socks_msg(&msg, ctl.buf, socks, nsocks);
   for (;;) {
     flags = HANDOFF__PX_NOSIGNAL;
@@ -143,7 +122,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
       /* The descriptors went with the first byte: the rest goes bare. */
       msg.msg_control = NULL;
       msg.msg_controllen = 0;
-      frame_rest(&msg, iov, hdr, data, len, sent);
+      handoff__px_frame_msg(&msg, iov, hdr, data, len, sent);
       continue;
     }
     r = errno;
