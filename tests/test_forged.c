@@ -162,7 +162,7 @@ START_TEST(test_rejected_frames_carrying_sockets_leak_nothing) {
     handoff_chan_t *c;
     handoff_proc_t *p;
     size_t ns = HANDOFF_MAX_SOCKS, len = sizeof buf;
-    char arg[8];
+    char arg[16];
     int r;
     snprintf(arg, sizeof arg, "%d", k);
     ck_assert_int_eq(ts_spawn("raw-rejected", arg, NULL, NULL, &c, &p), 0);
@@ -181,7 +181,7 @@ START_TEST(test_listener_answers_carrying_sockets_leak_nothing_in_the_client) {
   for (k = 0; k < 2; k++) {
     handoff_chan_t *c, *cc = NULL;
     handoff_proc_t *p;
-    char msg[8], arg[8];
+    char msg[8], arg[16];
     size_t len = sizeof msg;
     snprintf(arg, sizeof arg, "%d", k);
     ck_assert_int_eq(ts_spawn("raw-answer-socks", ts_name("answer"), arg, NULL, &c, &p), 0);
