@@ -182,6 +182,16 @@ static long system_handle_count(void) {
 }
 #endif
 
+long ts_handle_count_settled(long base) {
+  long n = ts_handle_count();
+  int i;
+  for (i = 0; i < 50 && n != base; i++) {
+    ts_sleep_ms(20);
+    n = ts_handle_count();
+  }
+  return n;
+}
+
 long ts_handle_count(void) {
 #ifdef _WIN32
   DWORD n = 0;
@@ -1572,3 +1582,11 @@ int ts_deny_dup_into_self(int on) {
   return -1;
 }
 #endif
+
+int ts_unread_pending_send_is_taken_back(void) {
+#ifdef _WIN32
+  return 0;
+#else
+  return 1;
+#endif
+}

@@ -20,6 +20,10 @@ void ts_init(const char *argv0);
 void ts_warm_process(void);
 /* Open descriptors (/proc/self/fd) or handles (GetProcessHandleCount). */
 long ts_handle_count(void);
+/* The handle count once it is back to base, or after about a second the
+ * count then: a handle the OS releases a moment after the call that freed
+ * it (Wine, after a thread ends) is not a leak; one that stays is. */
+long ts_handle_count_settled(long base);
 long ts_getpid(void);
 /* A monotonic clock in milliseconds. */
 long ts_now_ms(void);
@@ -274,4 +278,10 @@ int ts_deny_dup_into_self(int on);
  * DACL; Wine gives it to every process) from this process's token for
  * good.  0, or -1 on POSIX or failure. */
 int ts_drop_debug_privilege(void);
+/* 1 where a message the peer never took is taken back when the peer
+ * closes its end unread (POSIX: the kernel closes the descriptors queued
+ * for a closed socket); 0 on Windows, where a write that went pending and
+ * then failed leaves its duplicates in the peer (win32/chan.c,
+ * end_pending, says why they cannot be closed safely). */
+int ts_unread_pending_send_is_taken_back(void);
 #endif

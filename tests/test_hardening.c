@@ -555,7 +555,11 @@ static void *pump_send(void *arg) {
   for (i = 0; i < t->count; i++) {
     char out[16];
     snprintf(out, sizeof out, "%d", i);
-    if (handoff_send(t->c, &u, (size_t)(i % 2), out, strlen(out) + 1, TS_TIMEOUT_MS) != 0) t->failures++;
+    int r = handoff_send(t->c, &u, (size_t)(i % 2), out, strlen(out) + 1, TS_TIMEOUT_MS);
+    if (r != 0) {
+      fprintf(stderr, "pump_send %d: %s (os %d)\n", i, handoff_err_name(r), handoff_last_oserror());
+      t->failures++;
+    }
   }
   ts_close_sock(u);
   return NULL;
@@ -569,10 +573,12 @@ static void *pump_recv(void *arg) {
     char in[16], want[16];
     size_t rn = 4, rl = sizeof in;
     snprintf(want, sizeof want, "%d", i);
-    if (handoff_recv(t->c, r, &rn, in, &rl, TS_TIMEOUT_MS) != 0 || strcmp(in, want) != 0 ||
-        rn != (size_t)(i % 2))
+    int e = handoff_recv(t->c, r, &rn, in, &rl, TS_TIMEOUT_MS);
+    if (e != 0 || strcmp(in, want) != 0 || rn != (size_t)(i % 2)) {
+      fprintf(stderr, "pump_recv %d: %s (os %d), got \"%.8s\" with %u sockets\n", i,
+              handoff_err_name(e), handoff_last_oserror(), e == 0 ? in : "", (unsigned)rn);
       t->failures++;
-    else
+    } else
       close_all(r, rn);
   }
   return NULL;

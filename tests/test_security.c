@@ -544,10 +544,10 @@ START_TEST(test_sends_to_a_peer_that_closed_its_end_leave_nothing_in_it) {
 }
 END_TEST
 
-/* Windows: a message the pipe could not take at once is pending in the
- * sender when the peer closes its end without taking it: the write fails,
- * and the duplicates made for it are closed in the peer again.  POSIX: the
- * kernel closes what was queued for a socket closed unread. */
+/* A message the peer never takes, because it closes its end unread while
+ * it lives: POSIX, the kernel closes what was queued for it.  Windows: the
+ * message's write is pending in the sender when the peer closes; its
+ * duplicates stay in the peer until it exits (documented limit). */
 START_TEST(test_a_pending_send_the_peer_never_takes_leaves_nothing_in_it) {
   static char big[60000];
   handoff_chan_t *c;
@@ -556,6 +556,11 @@ START_TEST(test_a_pending_send_the_peer_never_takes_leaves_nothing_in_it) {
   char msg[32];
   size_t len = sizeof msg;
   int port, i, r;
+  if (!ts_unread_pending_send_is_taken_back())
+    TS_SKIP("Windows: a write that went pending and then failed leaves its "
+            "duplicates in a peer that closed its end unread (a failed "
+            "write does not prove the message unread under Wine; "
+            "win32/chan.c, end_pending)");
   LEAK_BEGIN();
   ck_assert_int_eq(ts_spawn("raw-pending-peer", NULL, NULL, NULL, &c, &p), 0);
   ck_assert_int_eq(handoff_recv(c, NULL, NULL, msg, &len, TS_TIMEOUT_MS), 0);

@@ -360,38 +360,21 @@ static int export_socks(handoff_chan_t *c, const handoff_sock_t *socks,
  * send that times out has duplicated nothing.  wev is set whenever no write is pending: the send
  * waitable.  ReadFile/WriteFile reset their event themselves. */
 
-/* A pending write that failed or was cancelled delivered nothing: a
- * message-mode write completes only once its reader has taken all of it,
- * and a handoff reader takes a frame whole (its buffer holds the largest).
- * So the peer never learnt the handle values its infos name; they are
- * still the duplicates made for it, and are closed there.  The caller may
- * have closed its sockets by now, so they cannot be compared first as
- * revoke does (and keeping our own copies to compare against made Wine 8's
- * server hang).  Only a peer that bypasses handoff and reads part of a
- * message before closing could have reused a value by then; what is
- * closed is then its own handle. */
-static void revoke_pending(handoff_chan_t *c) {
-  size_t n = (size_t)c->wbuf[6] | (size_t)c->wbuf[7] << 8, i;
-  WSAPROTOCOL_INFOW info;
-  ULONG_PTR value;
-  HANDLE h;
-  for (i = 0; i < n && c->peer_proc != NULL; i++) {
-    memcpy(&info, c->wbuf + HANDOFF__HDR_SIZE + i * HANDOFF__WIN_INFO_SIZE,
-           HANDOFF__WIN_INFO_SIZE);
-    value = dup_value(&info);
-    if (value != 0 &&
-        DuplicateHandle(c->peer_proc, (HANDLE)value, GetCurrentProcess(), &h,
-                        0, FALSE, DUPLICATE_CLOSE_SOURCE))
-      CloseHandle(h);
-  }
-}
-
-/* The pending write is over, with err (0: delivered). */
+/* The pending write is over, with err (0: delivered).  A failed or
+ * cancelled one keeps its duplicates in the peer.  The caller may have
+ * closed its sockets, so nothing can check what the infos name
+ * (revoke_one), and a failed write does not prove the message unread:
+ * Wine lets a reader take a pending write's data (handoff_close drains the
+ * pipe) and still fails the write when the reader then closes its end.
+ * Closing the named values then closed handles the reader had already
+ * imported, closed and reused (seen: the test process lost its stdout in
+ * the transfer suite).  Keeping our own copies to compare against made
+ * Wine 8's server hang.  So a message whose write went pending and then
+ * failed can leave its duplicates in a peer that closed its end unread,
+ * until that peer exits. */
 static int end_pending(handoff_chan_t *c, DWORD err) {
   c->wpending = 0;
-  if (err == 0) return 0;
-  revoke_pending(c);
-  return handoff__win_err(err);
+  return err == 0 ? 0 : handoff__win_err(err);
 }
 
 /* Wait by deadline for the pending write to end.  0 (none pending, or it
@@ -454,6 +437,20 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   if (r != 0) {
     revoke(c, socks, nsocks);
     if (peer_gone(c))
+      r = handoff__oserr(handoff_last_oserror(), HANDOFF_ECLOSED);
+    return r;
+  }
+  /* A write the pipe could not take at once is waited for within the
+   * caller's deadline: Windows cancels the pending I/O a thread issued when
+   * that thread exits (unless the handle is bound to a completion port),
+   * so a thread that sends and then ends would lose its last message (seen
+   * under Wine: a sender thread's last message never arrived).  Past the
+   * deadline it stays pending, ours to deliver (0): the send waitable says
+   * when it is over, and a thread must not exit before that. */
+  if (c->wpending) {
+    r = finish_write(c, deadline);
+    if (r == HANDOFF_ETIMEDOUT) r = 0;
+    if (r != 0 && peer_gone(c))
       r = handoff__oserr(handoff_last_oserror(), HANDOFF_ECLOSED);
   }
   return r;
