@@ -54,6 +54,7 @@ int helper_bulk_check(int argc, char **argv);
 int helper_raw_rejected(int argc, char **argv);
 int helper_raw_answer_socks(int argc, char **argv);
 int helper_raw_forged(int argc, char **argv);
+int helper_raw_non_socket(int argc, char **argv);
 int helper_raw_pending_peer(int argc, char **argv);
 
 /* Every case checks that it leaves the process with the handles it found. */

@@ -28,6 +28,7 @@ static const ts_helper_t helpers[] = {
     {"raw-rejected", helper_raw_rejected},
     {"raw-answer-socks", helper_raw_answer_socks},
     {"raw-forged", helper_raw_forged},
+    {"raw-non-socket", helper_raw_non_socket},
     {"raw-pending-peer", helper_raw_pending_peer},
     {"take-over", helper_take_over},
     {"connect-low-integrity", helper_connect_low_integrity},

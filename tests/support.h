@@ -268,6 +268,13 @@ int ts_raw_write_socks(ts_raw_t *r, const unsigned char *hdr,
  * where a descriptor cannot be forged (SCM_RIGHTS carries only what the
  * sender holds). */
 int ts_forge_info(handoff_sock_t s, char *hex, size_t cap);
+/* Windows: write the frame hdr (counting one socket) with one info that
+ * WSASocketW refuses (a family no provider serves) and that names, where
+ * an IFS provider's info names its handle, one that is no socket (an event
+ * this process put into the peer); then len bytes of data.  0, or -1 on POSIX (SCM_RIGHTS installs what it
+ * carries; a non-socket there is test_security.c's matter) or failure. */
+int ts_raw_write_non_socket(ts_raw_t *r, const unsigned char *hdr,
+                            const void *data, size_t len);
 /* The 628 bytes an info's hex stands for into out; 0 or -1. */
 int ts_info_from_hex(const char *hex, unsigned char *out);
 /* on: deny our own user PROCESS_DUP_HANDLE on this process (a deny ACE

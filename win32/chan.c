@@ -444,7 +444,11 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
    * caller's deadline: Windows cancels the pending I/O a thread issued when
    * that thread exits (unless the handle is bound to a completion port),
    * so a thread that sends and then ends would lose its last message (seen
-   * under Wine: a sender thread's last message never arrived).  Past the
+   * under Wine: a sender thread's last message never arrived).  Microsoft
+   * documents it in "Asynchronous I/O and Asynchronous RPC" (Win32 docs,
+   * RPC section): an I/O request belongs to the thread that issued it, and
+   * the requests still pending when that thread ends are aborted; since
+   * Vista, not those of a handle bound to a completion port.  Past the
    * deadline it stays pending, ours to deliver (0): the send waitable says
    * when it is over, and a thread must not exit before that. */
   if (c->wpending) {

@@ -113,10 +113,12 @@ DWORD handoff__win_wait_ms(uint64_t deadline);
  * core.peer.pid.  taken (not NULL): when the connection was taken; a
  * process created after it is not the peer (its id was reused): EACCES,
  * and c->peer_proc stays NULL.  A process we may not open is not an error
- * (c->peer_proc stays NULL: sockets cannot flow to it anyway).  Sets
- * c->peer_can_dup from the peer's token where it can be read. */
+ * (c->peer_proc stays NULL: sockets cannot flow to it anyway).  judge:
+ * set c->peer_can_dup from the process's token where it can be read; 0
+ * where a better token comes later (accept: the pipe's client token, in
+ * handoff__win_admit), so the check is made once. */
 int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
-                           const FILETIME *taken);
+                           const FILETIME *taken, int judge);
 
 /* "O:<us>D:P(A;;GA;;;SY)(A;;GA;;;<us>)" (us: our user SID) as a security
  * descriptor; free with LocalFree.  _ex adds authenticated users

@@ -297,7 +297,7 @@ int handoff__be_accept(handoff_listener_t *l, uint64_t deadline,
   }
   /* A process created after we took the connection is not the client
    * (that one exited and its id went to another). */
-  if (handoff__win_hold_peer(*out, pid, NULL, &taken) != 0) {
+  if (handoff__win_hold_peer(*out, pid, NULL, &taken, 0) != 0) {
     handoff_close(*out);
     return HANDOFF__AGAIN;
   }
@@ -399,7 +399,7 @@ int handoff__be_connect(const char *name, uint64_t deadline,
   }
   memcpy((*out)->core.peer.sid, server, sizeof(server)); /* it serves */
   /* A process created after we connected is not the server: it is gone. */
-  if (handoff__win_hold_peer(*out, pid, NULL, &taken) != 0) {
+  if (handoff__win_hold_peer(*out, pid, NULL, &taken, 1) != 0) {
     handoff_close(*out);
     return handoff__oserr(ERROR_BROKEN_PIPE, HANDOFF_ECLOSED);
   }

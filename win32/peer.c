@@ -239,7 +239,7 @@ static int created_after(HANDLE proc, const FILETIME *taken) {
  * Wine gives it out again within a few process starts), and
  * WSADuplicateSocketW takes an id.  Holding a handle keeps the id ours. */
 int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
-                           const FILETIME *taken) {
+                           const FILETIME *taken, int judge) {
   HANDLE h = NULL;
   int held = 1;
   c->core.peer.pid = (long)pid;
@@ -258,7 +258,7 @@ int handoff__win_hold_peer(handoff_chan_t *c, DWORD pid, HANDLE proc,
     CloseHandle(h);
     return handoff__oserr(ERROR_INVALID_PARAMETER, HANDOFF_EACCES);
   }
-  c->peer_can_dup = proc_can_dup(h);
+  if (judge) c->peer_can_dup = proc_can_dup(h);
   if (held)
     c->peer_proc = h;
   else

@@ -355,7 +355,7 @@ int handoff_spawn(const char *const argv[], handoff_chan_t **chan,
     p->h = pi.hProcess;
     p->pid = pi.dwProcessId;
     /* The OS's number for it, and a handle that keeps the number its. */
-    (void)handoff__win_hold_peer(c, pi.dwProcessId, pi.hProcess, NULL);
+    (void)handoff__win_hold_peer(c, pi.dwProcessId, pi.hProcess, NULL, 1);
     (void)handoff__win_process_sid(pi.hProcess, c->core.peer.sid,
                                    sizeof(c->core.peer.sid));
     *chan = c;
@@ -430,7 +430,7 @@ int handoff_inherited(handoff_chan_t **out) {
   if (GetNamedPipeServerProcessId(h, &pid)) {
     FILETIME now;
     GetSystemTimeAsFileTime(&now);
-    (void)handoff__win_hold_peer(c, pid, NULL, &now);
+    (void)handoff__win_hold_peer(c, pid, NULL, &now, 1);
     (void)handoff__win_pid_sid(pid, c->core.peer.sid,
                                sizeof(c->core.peer.sid));
   }
