@@ -68,7 +68,7 @@ int handoff__px_chan_new(int fd, handoff_chan_t **out) {
   handoff__core_init(&c->core);
   c->fd = fd;
   c->snd_timeo = c->rcv_timeo = HANDOFF__PX_TIMEO_UNSET;
-  c->check_socks = HANDOFF__PX_CHECK_UNLESS_SAME_USER;
+  c->check_socks = c->check_sent = HANDOFF__PX_CHECK_UNLESS_SAME_USER;
 #if HANDOFF_PX_STREAM
   c->rgot = c->rneed = c->rnfds = 0;
   c->rctrunc = 0;
@@ -127,8 +127,24 @@ int handoff__px_refs_wait(int err, uint64_t deadline) {
   return 1;
 }
 
-int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks) {
+/* Whether *flag (check_socks or check_sent) is on, deciding it at first
+ * use, when accept, connect or handoff_inherited has filled in the peer:
+ * off for a peer the kernel reports as our own effective user, on for any
+ * other, and for a peer it does not name (uid -1: the parent's side of a
+ * spawned channel, whose child may run a set-user-ID program or drop
+ * privileges).  internal.h says why. */
+static int checks(handoff_chan_t *c, int *flag) {
+  if (*flag == HANDOFF__PX_CHECK_UNLESS_SAME_USER) {
+    long uid = c->core.peer.uid;
+    *flag = !(uid >= 0 && (uid_t)uid == geteuid());
+  }
+  return *flag;
+}
+
+int handoff__px_check_send_socks(handoff_chan_t *c, const handoff_sock_t *socks,
+                                 size_t nsocks) {
   size_t i;
+  if (nsocks == 0 || !checks(c, &c->check_sent)) return 0;
   for (i = 0; i < nsocks; i++)
     if (!is_socket(socks[i])) return handoff__err(HANDOFF_ENOTSOCK);
   return 0;
@@ -184,7 +200,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   struct msghdr msg;
   int r, flags;
 
-  r = handoff__px_check_send_socks(socks, nsocks);
+  r = handoff__px_check_send_socks(c, socks, nsocks);
   if (r != 0) return r;
   memset(&msg, 0, sizeof msg);
   handoff__px_frame_msg(&msg, iov, hdr, data, len, 0);
@@ -311,19 +327,6 @@ int handoff__be_recv(handoff_chan_t *c, handoff__frame_t *f,
 }
 #endif
 
-/* Whether this channel checks received descriptors (internal.h says why),
- * decided at its first message with sockets: by then accept or connect has
- * filled in the peer.  A peer the OS does not name (uid -1: the parent's
- * side of a spawned channel, whose child may run a set-uid program) is
- * checked. */
-static int checks_socks(handoff_chan_t *c) {
-  if (c->check_socks == HANDOFF__PX_CHECK_UNLESS_SAME_USER) {
-    long uid = c->core.peer.uid;
-    c->check_socks = !(uid >= 0 && (uid_t)uid == geteuid());
-  }
-  return c->check_socks;
-}
-
 int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
                        size_t nsocks, handoff_sock_t *out) {
   size_t i;
@@ -331,7 +334,7 @@ int handoff__be_import(handoff_chan_t *c, const handoff__frame_t *f,
     close_fds(f->beside, f->nbeside);
     return handoff__err(HANDOFF_EPROTO);
   }
-  for (i = 0; i < nsocks && checks_socks(c); i++) {
+  for (i = 0; i < nsocks && checks(c, &c->check_socks); i++) {
     if (!is_socket(f->beside[i])) {
       close_fds(f->beside, f->nbeside);
       return handoff__err(HANDOFF_ENOTSOCK);

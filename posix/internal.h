@@ -44,6 +44,20 @@ struct handoff_chan {
    * per message).  A peer of another user, admitted by a widened access
    * policy, is checked. */
   int check_socks;
+  /* Check that descriptors we send are sockets (HANDOFF_ENOTSOCK, nothing
+   * sent): the same three states, decided the same way at the first send
+   * with sockets, except that a spawned child's side decides too (its
+   * peer, the parent, is named by the socketpair's credentials).  The check
+   * can only catch the caller's own mistake (a descriptor it chose), so it
+   * is made where that mistake could give a descriptor to a process that
+   * could not take it from us anyway: a peer of another user, a child
+   * (which may have dropped privileges), the parent of a set-user-ID
+   * child.  A peer of our own effective user could take any descriptor of
+   * ours itself (ptrace, pidfd_getfd, /proc/<pid>/mem), so it gets what we
+   * send as given, as sendmsg would, at raw speed: the check cost a system
+   * call per socket (0.5x raw on one CPU at 64 per message).  A descriptor
+   * that is not open fails sendmsg (EBADF): ENOTSOCK all the same. */
+  int check_sent;
   unsigned char rbuf[HANDOFF__PX_RBUF];
 #if HANDOFF_PX_STREAM
   /* stream.c: the frame being read (rgot bytes of it in rbuf so far; its
@@ -119,7 +133,10 @@ void handoff__px_frame_msg(struct msghdr *msg, struct iovec iov[2],
                            size_t len, size_t sent);
 void handoff__px_socks_msg(struct msghdr *msg, void *ctl,
                            const handoff_sock_t *socks, size_t nsocks);
-int handoff__px_check_send_socks(const handoff_sock_t *socks, size_t nsocks);
+/* ENOTSOCK if the channel checks what it sends (check_sent) and one of
+ * socks is not a socket. */
+int handoff__px_check_send_socks(handoff_chan_t *c, const handoff_sock_t *socks,
+                                 size_t nsocks);
 /* The error of a failed sendmsg with errno err, recorded. */
 int handoff__px_send_err(int err);
 #if HANDOFF_PX_STREAM

@@ -104,7 +104,7 @@ int handoff__be_send(handoff_chan_t *c, const unsigned char *hdr,
   ssize_t n;
   int r, flags;
 
-  r = handoff__px_check_send_socks(socks, nsocks);
+  r = handoff__px_check_send_socks(c, socks, nsocks);
   if (r == 0) r = flush_tail(c, deadline, &timeout_ms);
   if (r != 0) return r;
   memset(&msg, 0, sizeof msg);

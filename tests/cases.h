@@ -49,6 +49,8 @@ int helper_count_plain(int argc, char **argv);
 int helper_raw_zero_record(int argc, char **argv);
 int helper_refs_flood(int argc, char **argv);
 int helper_raw_named_notsock(int argc, char **argv);
+int helper_listen_report(int argc, char **argv);
+int helper_send_mix(int argc, char **argv);
 int helper_raw_midframe_fds(int argc, char **argv);
 int helper_bulk_check(int argc, char **argv);
 int helper_raw_rejected(int argc, char **argv);

@@ -41,6 +41,8 @@ static const ts_helper_t helpers[] = {
     {"raw-zero-record", helper_raw_zero_record},
     {"refs-flood", helper_refs_flood},
     {"raw-named-notsock", helper_raw_named_notsock},
+    {"listen-report", helper_listen_report},
+    {"send-mix", helper_send_mix},
     {"raw-midframe-fds", helper_raw_midframe_fds},
     {"bulk-check", helper_bulk_check},
     {NULL, NULL}};

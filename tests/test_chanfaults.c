@@ -126,6 +126,67 @@ int helper_raw_named_notsock(int argc, char **argv) {
   return 0;
 }
 
+/* Receive one message on c and report on report what its descriptors
+ * were: "<n> <socket?>..." (1 or 0 each); close them. */
+static int report_kinds(handoff_chan_t *c, handoff_chan_t *report) {
+  handoff_sock_t s[4];
+  size_t ns = 4, len, i;
+  char buf[16], msg[32];
+  int n;
+  len = sizeof buf;
+  H_CHECK(handoff_recv(c, s, &ns, buf, &len, TS_TIMEOUT_MS) == 0);
+  n = snprintf(msg, sizeof msg, "%u", (unsigned)ns);
+  for (i = 0; i < ns; i++) {
+    n += snprintf(msg + n, sizeof msg - (size_t)n, " %d", ts_is_socket(s[i]));
+    if (ts_is_socket(s[i]))
+      ts_close_sock(s[i]);
+    else
+      ts_close_not_a_socket(s[i]);
+  }
+  H_CHECK(handoff_send(report, NULL, 0, msg, strlen(msg) + 1, TS_TIMEOUT_MS) == 0);
+  return 0;
+}
+
+/* argv: name.  Listen on the name, say "ready", accept one client and
+ * report what the descriptors of its first message were. */
+int helper_listen_report(int argc, char **argv) {
+  handoff_listener_t *l;
+  handoff_chan_t *c, *b;
+  H_CHECK(argc == 2);
+  H_CHECK(handoff_inherited(&c) == 0);
+  H_CHECK(handoff_listen(argv[1], &l) == 0);
+  H_CHECK(handoff_send(c, NULL, 0, "ready", 6, TS_TIMEOUT_MS) == 0);
+  H_CHECK(handoff_accept(l, TS_TIMEOUT_MS, &b) == 0);
+  H_CHECK(report_kinds(b, c) == 0);
+  handoff_close(b);
+  handoff_listener_close(l);
+  handoff_close(c);
+  return 0;
+}
+
+/* Send our parent a socket and a non-socket, then "good"; stay until it
+ * closes.  POSIX: our side sends to its parent unchecked (same user);
+ * Windows: ENOTSOCK. */
+int helper_send_mix(int argc, char **argv) {
+  handoff_sock_t m[2];
+  handoff_chan_t *c;
+  char b[8];
+  size_t len = sizeof b;
+  (void)argc;
+  (void)argv;
+  H_CHECK(handoff_inherited(&c) == 0);
+  H_CHECK((m[0] = ts_udp_bound(TS_AF_INET, NULL)) != HANDOFF_INVALID_SOCK);
+  m[1] = ts_not_a_socket();
+  H_CHECK(handoff_send(c, m, 2, "mix", 4, TS_TIMEOUT_MS) ==
+          (ts_raw_fds_supported() ? 0 : HANDOFF_ENOTSOCK));
+  ts_close_sock(m[0]);
+  ts_close_not_a_socket(m[1]);
+  H_CHECK(handoff_send(c, NULL, 0, "good", 5, TS_TIMEOUT_MS) == 0);
+  H_CHECK(handoff_recv(c, NULL, NULL, b, &len, TS_TIMEOUT_MS) == HANDOFF_ECLOSED);
+  handoff_close(c);
+  return 0;
+}
+
 /* Speak HELLO, then a DATA frame of one socket and 8 bytes written in two
  * parts, each with a descriptor: the second one arrives after the frame's
  * first byte (SOCK_SEQPACKET: two records, the first of the wrong length).
@@ -294,6 +355,19 @@ END_TEST
 
 /* ---- which peers' descriptors are checked ---------------------------------- */
 
+/* Send a socket and a non-socket ("mix"); handoff_send's result. */
+static int send_mix(handoff_chan_t *c) {
+  handoff_sock_t m[2];
+  int r;
+  m[0] = ts_udp_bound(TS_AF_INET, NULL);
+  ck_assert(m[0] != HANDOFF_INVALID_SOCK);
+  m[1] = ts_not_a_socket();
+  r = handoff_send(c, m, 2, "mix", 4, TS_TIMEOUT_MS);
+  ts_close_sock(m[0]);
+  ts_close_not_a_socket(m[1]);
+  return r;
+}
+
 /* Accept the raw named peer (mode same|drop) and receive its two messages:
  * the first one's descriptors are a socket and a non-socket. */
 static void named_notsock(const char *name, const char *mode,
@@ -324,6 +398,8 @@ static void named_notsock(const char *name, const char *mode,
   len = sizeof buf;
   ck_assert_int_eq(handoff_recv(b, s, &ns, buf, &len, TS_TIMEOUT_MS), 0);
   ck_assert(ns == 0 && len == 4 && memcmp(buf, "good", 4) == 0);
+  /* What we send it is checked alike (handoff_send's ENOTSOCK). */
+  ck_assert_int_eq(send_mix(b), checked ? HANDOFF_ENOTSOCK : 0);
   handoff_close(b);
   handoff_listener_close(l);
   end(c, p);
@@ -359,6 +435,58 @@ START_TEST(test_named_peer_of_another_user_gets_non_sockets_refused) {
     ck_assert_int_eq(system(cmd), 0);
     LEAK_END();
   }
+}
+END_TEST
+
+/* Connecting to a listener of our own user: what we send goes as given
+ * (POSIX; handoff_send's ENOTSOCK), and its side passes it on unchecked. */
+START_TEST(test_named_peer_of_our_own_user_is_sent_descriptors_as_given) {
+  handoff_chan_t *c, *t;
+  handoff_proc_t *p;
+  char buf[32];
+  size_t len = sizeof buf;
+  int r;
+  LEAK_BEGIN();
+  spawn("listen-report", ts_name("given"), NULL, NULL, &c, &p);
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, buf, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_str_eq(buf, "ready");
+  ck_assert_int_eq(handoff_connect(ts_name("given"), TS_TIMEOUT_MS, &t), 0);
+  r = send_mix(t);
+  if (ts_raw_fds_supported()) {
+    ck_assert_int_eq(r, 0);
+  } else { /* Windows: WSADuplicateSocketW refuses the non-socket */
+    ck_assert_int_eq(r, HANDOFF_ENOTSOCK);
+    ck_assert_int_eq(handoff_send(t, NULL, 0, "none", 5, TS_TIMEOUT_MS), 0);
+  }
+  len = sizeof buf;
+  ck_assert_int_eq(handoff_recv(c, NULL, NULL, buf, &len, TS_TIMEOUT_MS), 0);
+  ck_assert_str_eq(buf, ts_raw_fds_supported() ? "2 1 0" : "0");
+  handoff_close(t);
+  end(c, p);
+  LEAK_END();
+}
+END_TEST
+
+/* A child sends its parent (our user) what it is given; the parent's side
+ * checks what it receives (handoff_recv's ENOTSOCK). */
+START_TEST(test_child_sends_as_given_and_its_parent_checks) {
+  handoff_chan_t *c;
+  handoff_proc_t *p;
+  handoff_sock_t s[4];
+  size_t ns = 4, len;
+  char buf[16];
+  LEAK_BEGIN();
+  spawn("send-mix", NULL, NULL, NULL, &c, &p);
+  len = sizeof buf;
+  if (ts_raw_fds_supported()) {
+    ck_assert_int_eq(handoff_recv(c, s, &ns, buf, &len, TS_TIMEOUT_MS), HANDOFF_ENOTSOCK);
+    ns = 4;
+    len = sizeof buf;
+  }
+  ck_assert_int_eq(handoff_recv(c, s, &ns, buf, &len, TS_TIMEOUT_MS), 0);
+  ck_assert(ns == 0 && strcmp(buf, "good") == 0);
+  end(c, p);
+  LEAK_END();
 }
 END_TEST
 
@@ -420,6 +548,8 @@ Suite *chanfaults_suite(void) {
   tcase_add_test(tc, test_too_many_descriptors_in_flight_waits_then_times_out);
   tcase_add_test(tc, test_named_peer_of_our_own_user_is_trusted_like_a_parent);
   tcase_add_test(tc, test_named_peer_of_another_user_gets_non_sockets_refused);
+  tcase_add_test(tc, test_named_peer_of_our_own_user_is_sent_descriptors_as_given);
+  tcase_add_test(tc, test_child_sends_as_given_and_its_parent_checks);
   tcase_add_test(tc, test_descriptors_after_a_frames_first_byte_are_eproto);
   tcase_add_test(tc, test_sends_and_receives_with_timeout_0_move_whole_messages);
   suite_add_tcase(s, tc);
