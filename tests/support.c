@@ -185,7 +185,7 @@ static long system_handle_count(void) {
 long ts_handle_count_settled(long base) {
   long n = ts_handle_count();
   int i;
-  for (i = 0; i < 50 && n != base; i++) {
+  for (i = 0; i < 150 && n != base; i++) {
     ts_sleep_ms(20);
     n = ts_handle_count();
   }

@@ -20,9 +20,10 @@ void ts_init(const char *argv0);
 void ts_warm_process(void);
 /* Open descriptors (/proc/self/fd) or handles (GetProcessHandleCount). */
 long ts_handle_count(void);
-/* The handle count once it is back to base, or after about a second the
- * count then: a handle the OS releases a moment after the call that freed
- * it (Wine, after a thread ends) is not a leak; one that stays is. */
+/* The handle count once it is back to base, or after about three seconds
+ * the count then: a handle the OS releases a moment after the call that
+ * freed it (Wine, after a thread ends; once, on a loaded machine, still
+ * there after a second) is not a leak; one that stays is. */
 long ts_handle_count_settled(long base);
 long ts_getpid(void);
 /* A monotonic clock in milliseconds. */
@@ -272,7 +273,7 @@ int ts_forge_info(handoff_sock_t s, char *hex, size_t cap);
  * WSASocketW refuses (a family no provider serves) and that names, where
  * an IFS provider's info names its handle, one that is no socket (an event
  * this process put into the peer); then len bytes of data.  0, or -1 on POSIX (SCM_RIGHTS installs what it
- * carries; a non-socket there is test_security.c's matter) or failure. */
+ * carries; a non-socket there is test_chanfaults.c's matter) or failure. */
 int ts_raw_write_non_socket(ts_raw_t *r, const unsigned char *hdr,
                             const void *data, size_t len);
 /* The 628 bytes an info's hex stands for into out; 0 or -1. */

@@ -276,9 +276,9 @@ START_TEST(test_info_wsasocketw_refuses_has_its_handle_closed) {
   char buf[16];
   int r;
   if (ts_raw_fds_supported())
-    TS_SKIP("POSIX: SCM_RIGHTS installs every descriptor it carries; a "
-            "non-socket from a peer is test_security.c's (checked or passed "
-            "on by who the peer is)");
+    TS_SKIP("POSIX: SCM_RIGHTS installs every descriptor it carries: no "
+            "info to refuse; a non-socket from a peer is the ENOTSOCK cases' "
+            "matter (test_chanfaults.c)");
   LEAK_BEGIN();
   ck_assert_int_eq(ts_spawn("raw-non-socket", NULL, NULL, NULL, &c, &p), 0);
   len = sizeof buf;
