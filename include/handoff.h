@@ -443,6 +443,10 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
  *            mistake; it stays where that mistake could hand a descriptor
  *            to a process of another user, a spawned child (which may have
  *            dropped privileges) or the parent of a set-user-ID child.
+ *            The kernel reports a named peer's user as of its connect (or
+ *            listen): a peer that changes user later is still taken for
+ *            the one it was: what is sent to a named peer that drops
+ *            privileges after connecting is not checked.
  *            Windows: always (WSADuplicateSocketW refuses a non-socket).
  *  ETIMEDOUT the peer did not make room within timeout_ms.  (Linux also
  *            limits how many of a user's descriptors may be in flight, not

@@ -56,7 +56,10 @@ struct handoff_chan {
    * ours itself (ptrace, pidfd_getfd, /proc/<pid>/mem), so it gets what we
    * send as given, as sendmsg would, at raw speed: the check cost a system
    * call per socket (0.5x raw on one CPU at 64 per message).  A descriptor
-   * that is not open fails sendmsg (EBADF): ENOTSOCK all the same. */
+   * that is not open fails sendmsg (EBADF): ENOTSOCK all the same.  The
+   * peer's user is the kernel's record of it at connect/listen time (a
+   * peer that drops privileges later is still taken for the user it was:
+   * handoff.h says so). */
   int check_sent;
   unsigned char rbuf[HANDOFF__PX_RBUF];
 #if HANDOFF_PX_STREAM
