@@ -435,11 +435,13 @@ HANDOFF_EXTERN long handoff_proc_pid(const handoff_proc_t *p);
  *            smaller limits the peer announced in the handshake).
  *  ENOTSOCK  an entry of socks is not an open socket.  POSIX checks that
  *            an open descriptor is a socket (one system call each) except
- *            on a named channel whose peer the kernel reports as this
- *            process's own effective user: such a peer could take any
- *            descriptor of ours itself (ptrace), so it gets what we send
- *            as given, as sendmsg would, and only a closed descriptor is
- *            ENOTSOCK there.  The check can only catch the caller's own
+ *            towards a peer the kernel reports as this process's own
+ *            effective user: a named peer of that user, or the parent of a
+ *            child that took its channel with handoff_inherited (and is not
+ *            set-user-ID).  Such a peer could take any descriptor of ours
+ *            itself (ptrace), so it gets what we send as given, as sendmsg
+ *            would, and only a closed descriptor is ENOTSOCK there (the
+ *            parent's side still checks what it receives).  The check can only catch the caller's own
  *            mistake; it stays where that mistake could hand a descriptor
  *            to a process of another user, a spawned child (which may have
  *            dropped privileges) or the parent of a set-user-ID child.
@@ -478,8 +480,8 @@ HANDOFF_EXTERN int handoff_send(handoff_chan_t *c, const handoff_sock_t *socks,
  *            message is dropped, and the channel stays usable.
  *  ENOTSOCK  (POSIX) the peer sent descriptors that are not sockets:
  *            they are closed, the message is dropped, the channel stays
- *            usable.  A sending handoff sends none except to a named
- *            peer of its own user (see handoff_send); the receiver
+ *            usable.  A sending handoff sends none except to a peer of
+ *            its own user (see handoff_send); the receiver
  *            checks (one system call per descriptor) only where a peer
  *            could gain by lying: a named peer of another user (admitted
  *            by handoff_listen_ex) and the parent's side of a spawned
