@@ -3,6 +3,7 @@
 #include "config.h" /* HAVE_* for the POSIX fallbacks below */
 #endif
 #include "support.h"
+#include "internal.h" /* handoff__hello_encode for ts_raw_inherited_hello */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1443,6 +1444,18 @@ int ts_raw_records(void) {
 /* ---- forged and rejected frames ----------------------------------------- */
 
 #define TS_INFO_SIZE 628
+
+ts_raw_t *ts_raw_inherited_hello(void) {
+  unsigned char f[HANDOFF__HELLO_FRAME];
+  ts_raw_t *r = ts_raw_inherited();
+  if (r == NULL) return NULL;
+  handoff__hello_encode(f);
+  if (ts_raw_write(r, f, sizeof f, NULL, 0) != 0) {
+    ts_raw_close(r);
+    return NULL;
+  }
+  return r;
+}
 
 int ts_info_from_hex(const char *hex, unsigned char *out) {
   size_t i;

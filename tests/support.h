@@ -136,6 +136,9 @@ int ts_raw_write(ts_raw_t *r, const void *buf, size_t len,
 /* Read one record; bytes read, 0 at end of stream, -1 on error/timeout. */
 int ts_raw_read(ts_raw_t *r, void *buf, size_t cap, int timeout_ms);
 void ts_raw_close(ts_raw_t *r);
+/* ts_raw_inherited, then our HELLO on it (how a raw helper that speaks
+ * first begins); NULL on failure. */
+ts_raw_t *ts_raw_inherited_hello(void);
 /* 1 if descriptors travel beside the bytes (POSIX SCM_RIGHTS). */
 int ts_raw_fds_supported(void);
 

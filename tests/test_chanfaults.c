@@ -197,9 +197,7 @@ int helper_raw_midframe_fds(int argc, char **argv) {
   ts_raw_t *r;
   (void)argc;
   (void)argv;
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, sizeof f, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   H_CHECK((fd[0] = ts_udp_bound(TS_AF_INET, NULL)) != HANDOFF_INVALID_SOCK);
   H_CHECK((fd[1] = ts_udp_bound(TS_AF_INET, NULL)) != HANDOFF_INVALID_SOCK);
   handoff__hdr_encode(f, HANDOFF__T_DATA, 1, 8);

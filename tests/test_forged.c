@@ -81,9 +81,7 @@ int helper_raw_rejected(int argc, char **argv) {
   size_t n, len;
   ts_raw_t *r;
   H_CHECK(argc == 2);
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   n = rejected_frame(atoi(argv[1]), f, &len);
   H_CHECK(write_and_see_eof(r, f, n, len) == 0);
   ts_raw_close(r);
@@ -154,9 +152,7 @@ int helper_raw_non_socket(int argc, char **argv) {
   ts_raw_t *r;
   (void)argc;
   (void)argv;
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   handoff__hdr_encode(f, HANDOFF__T_DATA, 1, 4);
   H_CHECK(ts_raw_write_non_socket(r, f, "evil", 4) == 0);
   handoff__hdr_encode(f, HANDOFF__T_DATA, 0, 6);

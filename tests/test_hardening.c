@@ -60,9 +60,7 @@ int helper_raw_garbage(int argc, char **argv) {
   int g;
   H_CHECK(argc == 2);
   g = atoi(argv[1]);
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   memset(f, 0, sizeof f);
   handoff__hdr_encode(f, HANDOFF__T_DATA, 0, 4);
   len = 20;
@@ -97,9 +95,7 @@ int helper_raw_notsock(int argc, char **argv) {
   ts_raw_t *r;
   (void)argc;
   (void)argv;
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   if (ts_raw_fds_supported()) {
     handoff__hdr_encode(f, HANDOFF__T_DATA, 2, 4);
     memcpy(f + 16, "bad!", 4);

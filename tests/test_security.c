@@ -139,9 +139,7 @@ int helper_raw_pending_peer(int argc, char **argv) {
   int port, n;
   (void)argc;
   (void)argv;
-  H_CHECK((r = ts_raw_inherited()) != NULL);
-  handoff__hello_encode(f);
-  H_CHECK(ts_raw_write(r, f, HANDOFF__HELLO_FRAME, NULL, 0) == 0);
+  H_CHECK((r = ts_raw_inherited_hello()) != NULL);
   u = ts_udp_bound(TS_AF_INET, &port);
   H_CHECK(u != HANDOFF_INVALID_SOCK);
   n = snprintf((char *)f + HANDOFF__HDR_SIZE, 32, "%d", port) + 1;
